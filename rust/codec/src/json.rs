@@ -1,0 +1,1 @@
+//! Strict JSON parser (RFC 8259) — to be implemented.
