@@ -1,1 +1,1122 @@
-//! Strict JSON parser (RFC 8259) — to be implemented.
+//! Strict JSON parser (RFC 8259).
+//!
+//! Acceptance contract: on any byte input, [`parse`] accepts exactly what `orjson.loads(bytes)`
+//! (orjson 3.x) accepts and yields the same values, except for four deliberate extra
+//! rejections:
+//!
+//! * a duplicate key in any object ([`ParseErrorKind::DuplicateKey`]) — orjson silently keeps
+//!   the last one, and two parsers that disagree on duplicates are a signature-bypass vector;
+//! * nesting deeper than [`ParseLimits::max_depth`] ([`ParseErrorKind::TooDeep`]); orjson's own
+//!   limit is 1024 levels, so any `max_depth <= 1024` only ever rejects more;
+//! * a string (key or value) whose decoded UTF-8 length exceeds
+//!   [`ParseLimits::max_string_bytes`] ([`ParseErrorKind::StringTooLong`]);
+//! * an integer literal (no `.`, `e` or `E`) outside `[i64::MIN, u64::MAX]`
+//!   ([`ParseErrorKind::NumberOutOfRange`]) — orjson silently turns those into floats.
+//!
+//! The orjson behaviour matched here: whitespace is exactly space, `\t`, `\n` and `\r`; a UTF-8
+//! byte-order mark is rejected; the whole input must be valid UTF-8 (no overlong forms, no
+//! encoded surrogates, nothing above U+10FFFF); strings reject raw bytes below 0x20 but allow
+//! 0x7F; escapes are the RFC 8259 set, `\uXXXX` with upper or lower case hex, and surrogate
+//! escapes only as a high-low pair; numbers follow the RFC grammar (no leading zeros, no `+`,
+//! no bare `.`, digits required after `.` and after the exponent); `-0` is the integer 0;
+//! a literal with a fraction or exponent is a correctly rounded `f64`, where an overflow to
+//! infinity is an error and an underflow gives (signed) zero; `NaN`/`Infinity` are rejected;
+//! nothing but whitespace may follow the value; empty or whitespace-only input is an error.
+//!
+//! The parser is iterative (an explicit stack, no recursion), makes one pass over the bytes,
+//! borrows every string that holds no escape, and allocates each array and object exactly once
+//! at its final size.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ptr;
+use std::sync::OnceLock;
+
+use crate::value::Value;
+
+/// Limits enforced on top of the JSON grammar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// Maximum nesting of arrays and objects; a top-level `[]` is depth 1, a scalar depth 0.
+    pub max_depth: usize,
+    /// Maximum decoded UTF-8 length, in bytes, of any string (keys included).
+    pub max_string_bytes: usize,
+}
+
+/// Why a parse failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// The input ended inside a value, or held no value at all.
+    Eof,
+    /// A byte that the grammar does not allow here.
+    UnexpectedChar,
+    /// A byte sequence in a string that is not UTF-8 (overlong, surrogate, truncated, ...).
+    InvalidUtf8,
+    /// A raw byte below 0x20 inside a string.
+    ControlInString,
+    /// A backslash escape that JSON does not define, or a malformed `\u` escape.
+    InvalidEscape,
+    /// A `\u` escape of a surrogate that is not part of a high-low pair.
+    LoneSurrogate,
+    /// A malformed number (leading zero, missing digits, ...).
+    NumberInvalid,
+    /// An integer literal outside `[i64::MIN, u64::MAX]`, or a float literal that overflows `f64`.
+    NumberOutOfRange,
+    /// Something other than whitespace after the value.
+    TrailingData,
+    /// The same (decoded) key twice in one object.
+    DuplicateKey(String),
+    /// Nesting deeper than [`ParseLimits::max_depth`].
+    TooDeep,
+    /// A string longer than [`ParseLimits::max_string_bytes`] once decoded.
+    StringTooLong,
+}
+
+/// A parse failure and the byte offset at which it was detected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub kind: ParseErrorKind,
+    pub offset: usize,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match &self.kind {
+            ParseErrorKind::Eof => "unexpected end of input",
+            ParseErrorKind::UnexpectedChar => "unexpected character",
+            ParseErrorKind::InvalidUtf8 => "invalid UTF-8",
+            ParseErrorKind::ControlInString => "unescaped control character in string",
+            ParseErrorKind::InvalidEscape => "invalid escape in string",
+            ParseErrorKind::LoneSurrogate => "lone surrogate escape in string",
+            ParseErrorKind::NumberInvalid => "invalid number",
+            ParseErrorKind::NumberOutOfRange => "number out of range",
+            ParseErrorKind::TrailingData => "trailing data after JSON value",
+            ParseErrorKind::DuplicateKey(key) => {
+                return write!(f, "duplicate key {key:?} at byte {}", self.offset);
+            }
+            ParseErrorKind::TooDeep => "nesting too deep",
+            ParseErrorKind::StringTooLong => "string too long",
+        };
+        write!(f, "{what} at byte {}", self.offset)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parse one JSON document: exactly one value, optionally surrounded by whitespace.
+pub fn parse<'a>(input: &'a [u8], limits: &ParseLimits) -> Result<Value<'a>, ParseError> {
+    Parser {
+        input,
+        pos: 0,
+        limits: *limits,
+    }
+    .parse_document()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Objects with more members than this check duplicates through a hash table.
+const LINEAR_DUP_MAX: usize = 12;
+
+/// One open array or object.
+struct Frame<'a> {
+    /// Where this container's items start in the shared scratch stack.
+    start: usize,
+    is_object: bool,
+    /// The key whose value is being parsed (objects only).
+    key: Cow<'a, str>,
+    /// Duplicate-key index, built once an object grows past `LINEAR_DUP_MAX` members.
+    keys: Option<Box<KeyTable>>,
+}
+
+struct Parser<'a> {
+    input: &'a [u8],
+    pos: usize,
+    limits: ParseLimits,
+}
+
+#[inline]
+fn err<T>(kind: ParseErrorKind, offset: usize) -> Result<T, ParseError> {
+    Err(ParseError { kind, offset })
+}
+
+#[inline(always)]
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// Move the last `scratch.len() - start` items of `scratch` into a new vector of exactly that
+/// capacity.
+#[inline]
+fn take_tail<T>(scratch: &mut Vec<T>, start: usize) -> Vec<T> {
+    let n = scratch.len() - start;
+    let mut out = Vec::with_capacity(n);
+    // SAFETY: the `n` items at `start..` are moved into `out` bit for bit and `scratch` forgets
+    // them by shrinking its length; the two buffers cannot overlap.
+    unsafe {
+        ptr::copy_nonoverlapping(scratch.as_ptr().add(start), out.as_mut_ptr(), n);
+        scratch.set_len(start);
+        out.set_len(n);
+    }
+    out
+}
+
+impl<'a> Parser<'a> {
+    #[inline(always)]
+    fn skip_ws(&mut self) {
+        while let Some(&c) = self.input.get(self.pos) {
+            if !is_ws(c) {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Skip whitespace and return the next byte without consuming it.
+    #[inline(always)]
+    fn peek(&mut self) -> Result<u8, ParseError> {
+        if let Some(&c) = self.input.get(self.pos) {
+            if !is_ws(c) {
+                return Ok(c);
+            }
+            self.pos += 1;
+            self.skip_ws();
+            if let Some(&c) = self.input.get(self.pos) {
+                return Ok(c);
+            }
+        }
+        err(ParseErrorKind::Eof, self.input.len())
+    }
+
+    fn parse_document(mut self) -> Result<Value<'a>, ParseError> {
+        let mut frames: Vec<Frame<'a>> = Vec::new();
+        let mut items: Vec<Value<'a>> = Vec::new();
+        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
+
+        'value: loop {
+            let c = self.peek()?;
+            let mut value = match c {
+                b'"' => Value::Str(self.parse_string()?),
+                b'-' | b'0'..=b'9' => self.parse_number()?,
+                b'{' => {
+                    if frames.len() >= self.limits.max_depth {
+                        return err(ParseErrorKind::TooDeep, self.pos);
+                    }
+                    self.pos += 1;
+                    match self.peek()? {
+                        b'}' => {
+                            self.pos += 1;
+                            Value::Object(Vec::new())
+                        }
+                        b'"' => {
+                            let key = self.parse_key()?;
+                            frames.push(Frame {
+                                start: members.len(),
+                                is_object: true,
+                                key,
+                                keys: None,
+                            });
+                            continue 'value;
+                        }
+                        _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+                    }
+                }
+                b'[' => {
+                    if frames.len() >= self.limits.max_depth {
+                        return err(ParseErrorKind::TooDeep, self.pos);
+                    }
+                    self.pos += 1;
+                    if self.peek()? == b']' {
+                        self.pos += 1;
+                        Value::Array(Vec::new())
+                    } else {
+                        frames.push(Frame {
+                            start: items.len(),
+                            is_object: false,
+                            key: Cow::Borrowed(""),
+                            keys: None,
+                        });
+                        continue 'value;
+                    }
+                }
+                b't' => {
+                    self.literal(b"true")?;
+                    Value::Bool(true)
+                }
+                b'f' => {
+                    self.literal(b"false")?;
+                    Value::Bool(false)
+                }
+                b'n' => {
+                    self.literal(b"null")?;
+                    Value::Null
+                }
+                _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+            };
+
+            // Attach the finished `value` to its container, closing containers as they end.
+            loop {
+                let Some(frame) = frames.last_mut() else {
+                    self.skip_ws();
+                    if self.pos != self.input.len() {
+                        return err(ParseErrorKind::TrailingData, self.pos);
+                    }
+                    return Ok(value);
+                };
+                if frame.is_object {
+                    members.push((std::mem::take(&mut frame.key), value));
+                    match self.peek()? {
+                        b',' => {
+                            self.pos += 1;
+                            if self.peek()? != b'"' {
+                                return err(ParseErrorKind::UnexpectedChar, self.pos);
+                            }
+                            let key_at = self.pos;
+                            let key = self.parse_key()?;
+                            let siblings = &members[frame.start..];
+                            if is_duplicate(siblings, &mut frame.keys, &key) {
+                                return err(ParseErrorKind::DuplicateKey(key.into_owned()), key_at);
+                            }
+                            frame.key = key;
+                            continue 'value;
+                        }
+                        b'}' => {
+                            self.pos += 1;
+                            let start = frame.start;
+                            frames.pop();
+                            value = Value::Object(take_tail(&mut members, start));
+                        }
+                        _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+                    }
+                } else {
+                    items.push(value);
+                    match self.peek()? {
+                        b',' => {
+                            self.pos += 1;
+                            continue 'value;
+                        }
+                        b']' => {
+                            self.pos += 1;
+                            let start = frame.start;
+                            frames.pop();
+                            value = Value::Array(take_tail(&mut items, start));
+                        }
+                        _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+                    }
+                }
+            }
+        }
+    }
+
+    /// A key at `self.pos` (which holds `"`), then whitespace and the `:`.
+    #[inline]
+    fn parse_key(&mut self) -> Result<Cow<'a, str>, ParseError> {
+        let key = self.parse_string()?;
+        if self.peek()? != b':' {
+            return err(ParseErrorKind::UnexpectedChar, self.pos);
+        }
+        self.pos += 1;
+        Ok(key)
+    }
+
+    fn literal(&mut self, lit: &'static [u8]) -> Result<(), ParseError> {
+        let end = self.pos + lit.len();
+        if self.input.get(self.pos..end) == Some(lit) {
+            self.pos = end;
+            return Ok(());
+        }
+        for (k, &want) in lit.iter().enumerate() {
+            match self.input.get(self.pos + k) {
+                None => return err(ParseErrorKind::Eof, self.pos + k),
+                Some(&c) if c != want => return err(ParseErrorKind::UnexpectedChar, self.pos + k),
+                Some(_) => {}
+            }
+        }
+        unreachable!("literal mismatch not found")
+    }
+
+    // --- strings ------------------------------------------------------------------------------
+
+    /// A string at `self.pos` (which holds `"`).
+    #[inline]
+    fn parse_string(&mut self) -> Result<Cow<'a, str>, ParseError> {
+        let input = self.input;
+        let open = self.pos;
+        let start = open + 1;
+        let mut i = start;
+        loop {
+            i = scan_plain(input, i);
+            let Some(&c) = input.get(i) else {
+                return err(ParseErrorKind::Eof, input.len());
+            };
+            match c {
+                b'"' => {
+                    if i - start > self.limits.max_string_bytes {
+                        return err(ParseErrorKind::StringTooLong, open);
+                    }
+                    self.pos = i + 1;
+                    // SAFETY: every byte in `start..i` is ASCII other than `"`, `\` and controls,
+                    // or part of a sequence checked by `utf8_sequence_end`.
+                    let s = unsafe { std::str::from_utf8_unchecked(&input[start..i]) };
+                    return Ok(Cow::Borrowed(s));
+                }
+                b'\\' => return self.parse_string_escaped(open, i),
+                0x00..=0x1f => return err(ParseErrorKind::ControlInString, i),
+                _ => i = utf8_sequence_end(input, i)?,
+            }
+        }
+    }
+
+    /// The rest of a string that holds escapes; `i` is at the first backslash.
+    #[cold]
+    fn parse_string_escaped(&mut self, open: usize, mut i: usize) -> Result<Cow<'a, str>, ParseError> {
+        let input = self.input;
+        let start = open + 1;
+        let mut buf: Vec<u8> = Vec::with_capacity(i - start + 16);
+        buf.extend_from_slice(&input[start..i]);
+        loop {
+            // `input[i]` is a backslash.
+            let Some(&e) = input.get(i + 1) else {
+                return err(ParseErrorKind::Eof, input.len());
+            };
+            let simple = match e {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'u' => 0,
+                _ => return err(ParseErrorKind::InvalidEscape, i),
+            };
+            if e != b'u' {
+                buf.push(simple);
+                i += 2;
+            } else {
+                let unit = hex4(input, i + 2)?;
+                let ch = match unit {
+                    0xd800..=0xdbff => {
+                        if input.get(i + 6) != Some(&b'\\') || input.get(i + 7) != Some(&b'u') {
+                            return err(ParseErrorKind::LoneSurrogate, i);
+                        }
+                        let low = hex4(input, i + 8)?;
+                        if !(0xdc00..=0xdfff).contains(&low) {
+                            return err(ParseErrorKind::LoneSurrogate, i);
+                        }
+                        i += 12;
+                        0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00)
+                    }
+                    0xdc00..=0xdfff => return err(ParseErrorKind::LoneSurrogate, i),
+                    _ => {
+                        i += 6;
+                        unit
+                    }
+                };
+                let ch = char::from_u32(ch).expect("surrogates excluded above");
+                let mut tmp = [0u8; 4];
+                buf.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+            }
+            // Plain bytes up to the next backslash or the closing quote.
+            let run = i;
+            loop {
+                i = scan_plain(input, i);
+                let Some(&c) = input.get(i) else {
+                    return err(ParseErrorKind::Eof, input.len());
+                };
+                match c {
+                    b'"' | b'\\' => break,
+                    0x00..=0x1f => return err(ParseErrorKind::ControlInString, i),
+                    _ => i = utf8_sequence_end(input, i)?,
+                }
+            }
+            buf.extend_from_slice(&input[run..i]);
+            if input[i] == b'"' {
+                if buf.len() > self.limits.max_string_bytes {
+                    return err(ParseErrorKind::StringTooLong, open);
+                }
+                self.pos = i + 1;
+                // SAFETY: `buf` holds checked UTF-8 runs of the input and encoded `char`s.
+                let s = unsafe { String::from_utf8_unchecked(buf) };
+                return Ok(Cow::Owned(s));
+            }
+        }
+    }
+
+    // --- numbers ------------------------------------------------------------------------------
+
+    /// A number at `self.pos` (which holds `-` or a digit).
+    #[inline]
+    fn parse_number(&mut self) -> Result<Value<'a>, ParseError> {
+        let input = self.input;
+        let start = self.pos;
+        let mut i = start;
+        let negative = input[i] == b'-';
+        if negative {
+            i += 1;
+        }
+        // Significant digits so far, exact while `!overflow`.
+        let mut mantissa: u64 = 0;
+        let mut overflow = false;
+        match input.get(i) {
+            None => return err(ParseErrorKind::Eof, i),
+            Some(b'0') => {
+                i += 1;
+                if matches!(input.get(i), Some(b'0'..=b'9')) {
+                    return err(ParseErrorKind::NumberInvalid, start);
+                }
+            }
+            Some(b'1'..=b'9') => {
+                // Up to 19 digits always fit in a u64.
+                let fast_end = (i + 19).min(input.len());
+                while i < fast_end {
+                    let d = input[i].wrapping_sub(b'0');
+                    if d > 9 {
+                        break;
+                    }
+                    mantissa = mantissa * 10 + d as u64;
+                    i += 1;
+                }
+                while let Some(&c) = input.get(i) {
+                    let d = c.wrapping_sub(b'0');
+                    if d > 9 {
+                        break;
+                    }
+                    if !overflow {
+                        match mantissa.checked_mul(10).and_then(|m| m.checked_add(d as u64)) {
+                            Some(m) => mantissa = m,
+                            None => overflow = true,
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            Some(_) => return err(ParseErrorKind::NumberInvalid, i),
+        }
+
+        let mut is_float = false;
+        // Number of fraction digits folded into `mantissa`.
+        let mut scale: i64 = 0;
+        if input.get(i) == Some(&b'.') {
+            is_float = true;
+            i += 1;
+            match input.get(i) {
+                None => return err(ParseErrorKind::Eof, i),
+                Some(b'0'..=b'9') => {}
+                Some(_) => return err(ParseErrorKind::NumberInvalid, i),
+            }
+            while let Some(&c) = input.get(i) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                if !overflow {
+                    match mantissa.checked_mul(10).and_then(|m| m.checked_add(d as u64)) {
+                        Some(m) => {
+                            mantissa = m;
+                            scale += 1;
+                        }
+                        None => overflow = true,
+                    }
+                }
+                i += 1;
+            }
+        }
+        let mut exponent: i64 = 0;
+        if let Some(b'e' | b'E') = input.get(i) {
+            is_float = true;
+            i += 1;
+            let exp_negative = match input.get(i) {
+                Some(b'-') => {
+                    i += 1;
+                    true
+                }
+                Some(b'+') => {
+                    i += 1;
+                    false
+                }
+                _ => false,
+            };
+            match input.get(i) {
+                None => return err(ParseErrorKind::Eof, i),
+                Some(b'0'..=b'9') => {}
+                Some(_) => return err(ParseErrorKind::NumberInvalid, i),
+            }
+            while let Some(&c) = input.get(i) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                if exponent < 1_000_000_000 {
+                    exponent = exponent * 10 + d as i64;
+                }
+                i += 1;
+            }
+            if exp_negative {
+                exponent = -exponent;
+            }
+        }
+        self.pos = i;
+
+        if !is_float {
+            if overflow {
+                return err(ParseErrorKind::NumberOutOfRange, start);
+            }
+            return if negative {
+                if mantissa > 1u64 << 63 {
+                    err(ParseErrorKind::NumberOutOfRange, start)
+                } else {
+                    Ok(Value::Int((mantissa as i64).wrapping_neg()))
+                }
+            } else if mantissa <= i64::MAX as u64 {
+                Ok(Value::Int(mantissa as i64))
+            } else {
+                Ok(Value::UInt(mantissa))
+            };
+        }
+
+        // Exact fast path: the mantissa and the power of ten are both exact doubles, so one
+        // correctly rounded multiplication or division gives the correctly rounded result.
+        let e10 = exponent - scale;
+        if !overflow && mantissa <= 1u64 << 53 && (-22..=22).contains(&e10) {
+            let m = mantissa as f64;
+            let f = if e10 < 0 {
+                m / POW10[(-e10) as usize]
+            } else {
+                m * POW10[e10 as usize]
+            };
+            return Ok(Value::Float(if negative { -f } else { f }));
+        }
+        // SAFETY: `start..i` matched the number grammar above, which is ASCII.
+        let text = unsafe { std::str::from_utf8_unchecked(&input[start..i]) };
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+            _ => err(ParseErrorKind::NumberOutOfRange, start),
+        }
+    }
+}
+
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+// --- string scanning ---------------------------------------------------------------------------
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether a byte ends a run of plain string bytes: `"`, `\`, a control byte or non-ASCII.
+const fn special_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b >= 0x80 || b == b'"' as usize || b == b'\\' as usize;
+        b += 1;
+    }
+    t
+}
+static SPECIAL: [bool; 256] = special_table();
+
+/// The index of the first byte at or after `i` that is `"`, `\`, below 0x20 or above 0x7F, or
+/// `input.len()`.
+#[inline(always)]
+fn scan_plain(input: &[u8], mut i: usize) -> usize {
+    while i + 8 <= input.len() {
+        let w = u64::from_le_bytes(input[i..i + 8].try_into().unwrap());
+        let quote = w ^ (ONES * b'"' as u64);
+        let backslash = w ^ (ONES * b'\\' as u64);
+        // The lowest flagged byte of each term is exact (borrows only propagate upwards from a
+        // true hit), so the lowest flagged byte of the union is the first special byte.
+        let hits = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | w.wrapping_sub(ONES * 0x20)
+            | w)
+            & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < input.len() && !SPECIAL[input[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+/// Check the UTF-8 sequence starting at `input[i]` (a byte >= 0x80) and return its end.
+#[inline]
+fn utf8_sequence_end(input: &[u8], i: usize) -> Result<usize, ParseError> {
+    let (len, lo, hi) = match input[i] {
+        0xc2..=0xdf => (2, 0x80, 0xbf),
+        0xe0 => (3, 0xa0, 0xbf),
+        0xe1..=0xec | 0xee..=0xef => (3, 0x80, 0xbf),
+        0xed => (3, 0x80, 0x9f),
+        0xf0 => (4, 0x90, 0xbf),
+        0xf1..=0xf3 => (4, 0x80, 0xbf),
+        0xf4 => (4, 0x80, 0x8f),
+        _ => return err(ParseErrorKind::InvalidUtf8, i),
+    };
+    let Some(seq) = input.get(i..i + len) else {
+        return err(ParseErrorKind::InvalidUtf8, i);
+    };
+    if !(lo..=hi).contains(&seq[1]) || seq[2..].iter().any(|&b| b & 0xc0 != 0x80) {
+        return err(ParseErrorKind::InvalidUtf8, i);
+    }
+    Ok(i + len)
+}
+
+const fn hex_table() -> [i8; 256] {
+    let mut t = [-1i8; 256];
+    let mut b = 0u8;
+    while b < 10 {
+        t[(b'0' + b) as usize] = b as i8;
+        b += 1;
+    }
+    b = 0;
+    while b < 6 {
+        t[(b'a' + b) as usize] = 10 + b as i8;
+        t[(b'A' + b) as usize] = 10 + b as i8;
+        b += 1;
+    }
+    t
+}
+static HEX: [i8; 256] = hex_table();
+
+/// The four hex digits at `input[at..at + 4]`, for the `\u` escape that starts at `at - 2`.
+#[inline]
+fn hex4(input: &[u8], at: usize) -> Result<u32, ParseError> {
+    let mut v: u32 = 0;
+    for k in 0..4 {
+        let Some(&c) = input.get(at + k) else {
+            return err(ParseErrorKind::Eof, input.len());
+        };
+        let d = HEX[c as usize];
+        if d < 0 {
+            return err(ParseErrorKind::InvalidEscape, at - 2);
+        }
+        v = (v << 4) | d as u32;
+    }
+    Ok(v)
+}
+
+// --- duplicate keys ----------------------------------------------------------------------------
+
+/// Whether `key` is already among `siblings` (the members parsed so far in one object). Small
+/// objects are scanned; large ones get a hash index in `table`, which also records `key` as
+/// member number `siblings.len()`.
+#[inline]
+fn is_duplicate(siblings: &[(Cow<'_, str>, Value<'_>)], table: &mut Option<Box<KeyTable>>, key: &str) -> bool {
+    if let Some(t) = table {
+        return t.find_or_insert(siblings, key);
+    }
+    if siblings.len() <= LINEAR_DUP_MAX {
+        let kb = key.as_bytes();
+        return siblings.iter().any(|(k, _)| k.as_bytes() == kb);
+    }
+    let mut t = Box::new(KeyTable::new(siblings));
+    let dup = t.find_or_insert(siblings, key);
+    *table = Some(t);
+    dup
+}
+
+/// Open-addressing set of member indices, keyed by a per-process seeded hash of the key.
+/// A slot is `(hash >> 32) << 32 | (index + 1)`, zero when empty.
+struct KeyTable {
+    slots: Vec<u64>,
+    len: usize,
+}
+
+impl KeyTable {
+    fn new(siblings: &[(Cow<'_, str>, Value<'_>)]) -> KeyTable {
+        let mut t = KeyTable {
+            slots: Vec::new(),
+            len: 0,
+        };
+        t.rebuild(siblings, (siblings.len() * 4).next_power_of_two());
+        t
+    }
+
+    fn rebuild(&mut self, siblings: &[(Cow<'_, str>, Value<'_>)], capacity: usize) {
+        self.slots.clear();
+        self.slots.resize(capacity, 0);
+        self.len = 0;
+        for (index, (k, _)) in siblings.iter().enumerate() {
+            // Siblings are distinct (each was checked on the way in).
+            self.insert_at(hash_key(k.as_bytes()), index);
+        }
+    }
+
+    #[inline]
+    fn insert_at(&mut self, h: u64, index: usize) {
+        let mask = self.slots.len() - 1;
+        let mut s = h as usize & mask;
+        while self.slots[s] != 0 {
+            s = (s + 1) & mask;
+        }
+        self.slots[s] = (h & 0xffff_ffff_0000_0000) | (index as u64 + 1);
+        self.len += 1;
+    }
+
+    fn find_or_insert(&mut self, siblings: &[(Cow<'_, str>, Value<'_>)], key: &str) -> bool {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.rebuild(siblings, self.slots.len() * 2);
+        }
+        let h = hash_key(key.as_bytes());
+        let tag = h & 0xffff_ffff_0000_0000;
+        let mask = self.slots.len() - 1;
+        let mut s = h as usize & mask;
+        loop {
+            let slot = self.slots[s];
+            if slot == 0 {
+                self.slots[s] = tag | (siblings.len() as u64 + 1);
+                self.len += 1;
+                return false;
+            }
+            if slot & 0xffff_ffff_0000_0000 == tag {
+                let index = (slot & 0xffff_ffff) as usize - 1;
+                if siblings[index].0.as_bytes() == key.as_bytes() {
+                    return true;
+                }
+            }
+            s = (s + 1) & mask;
+        }
+    }
+}
+
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// Per-process random seeds, so that colliding keys cannot be precomputed.
+fn seeds() -> (u64, u64) {
+    static SEEDS: OnceLock<(u64, u64)> = OnceLock::new();
+    *SEEDS.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let state = std::collections::hash_map::RandomState::new();
+        let mut a = state.build_hasher();
+        a.write_u64(0x243f_6a88_85a3_08d3);
+        let mut b = state.build_hasher();
+        b.write_u64(0x1319_8a2e_0370_7344);
+        (a.finish(), b.finish() | 1)
+    })
+}
+
+#[inline]
+fn hash_key(bytes: &[u8]) -> u64 {
+    const K0: u64 = 0x9e37_79b9_7f4a_7c15;
+    const K1: u64 = 0xa076_1d64_78bd_642f;
+    let (s0, s1) = seeds();
+    let mut h = s0 ^ (bytes.len() as u64).wrapping_mul(K0);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap());
+        h = fold_mul(h ^ w, s1);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut tail = [0u8; 8];
+        tail[..rest.len()].copy_from_slice(rest);
+        h = fold_mul(h ^ u64::from_le_bytes(tail), s1 ^ K1);
+    }
+    fold_mul(h, K0 ^ s1)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: ParseLimits = ParseLimits {
+        max_depth: 64,
+        max_string_bytes: 1 << 20,
+    };
+
+    fn ok(input: &[u8]) -> Value<'_> {
+        match parse(input, &LIMITS) {
+            Ok(v) => v,
+            Err(e) => panic!("{:?} rejected: {e}", String::from_utf8_lossy(input)),
+        }
+    }
+
+    fn kind(input: &[u8]) -> ParseErrorKind {
+        match parse(input, &LIMITS) {
+            Ok(v) => panic!("{:?} accepted as {v:?}", String::from_utf8_lossy(input)),
+            Err(e) => e.kind,
+        }
+    }
+
+    fn s(text: &str) -> Value<'_> {
+        Value::Str(Cow::Borrowed(text))
+    }
+
+    fn nested(n: usize) -> Vec<u8> {
+        let mut v = vec![b'['; n];
+        v.extend(std::iter::repeat_n(b']', n));
+        v
+    }
+
+    #[test]
+    fn scalars_and_literals() {
+        assert_eq!(ok(b"true"), Value::Bool(true));
+        assert_eq!(ok(b"false"), Value::Bool(false));
+        assert_eq!(ok(b"null"), Value::Null);
+        assert_eq!(ok(b" \t\r\n null \t\r\n"), Value::Null);
+        assert_eq!(kind(b"tru"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"nul"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"[tru]"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"falsE"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"truex"), ParseErrorKind::TrailingData);
+        assert_eq!(kind(b"NaN"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"nan"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"Infinity"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"-Infinity"), ParseErrorKind::NumberInvalid);
+    }
+
+    #[test]
+    fn whitespace_bom_empty_trailing() {
+        assert_eq!(kind(b""), ParseErrorKind::Eof);
+        assert_eq!(kind(b"  \n"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"\x0b1"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"\x0c1"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"\xc2\xa01"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"\xef\xbb\xbf1"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"[1] x"), ParseErrorKind::TrailingData);
+        assert_eq!(kind(b"[1]\x00"), ParseErrorKind::TrailingData);
+        assert_eq!(kind(b"1 2"), ParseErrorKind::TrailingData);
+        assert_eq!(ok(b"[1]  "), Value::Array(vec![Value::Int(1)]));
+        let e = parse(b"[1] x", &LIMITS).unwrap_err();
+        assert_eq!(e.offset, 4);
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(ok(b"0"), Value::Int(0));
+        assert_eq!(ok(b"-0"), Value::Int(0));
+        assert_eq!(ok(b"123"), Value::Int(123));
+        assert_eq!(ok(b"-9223372036854775808"), Value::Int(i64::MIN));
+        assert_eq!(ok(b"9223372036854775807"), Value::Int(i64::MAX));
+        assert_eq!(ok(b"9223372036854775808"), Value::UInt(1 << 63));
+        assert_eq!(ok(b"18446744073709551615"), Value::UInt(u64::MAX));
+        assert_eq!(kind(b"18446744073709551616"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(kind(b"-9223372036854775809"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(kind(b"123456789012345678901234567890"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(kind(b"01"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"-01"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"00"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"-"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"-a"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"--1"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"+1"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b".5"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"0x10"), ParseErrorKind::TrailingData);
+    }
+
+    #[test]
+    fn floats() {
+        let f = |t: &[u8]| match ok(t) {
+            Value::Float(x) => x,
+            v => panic!("{v:?}"),
+        };
+        assert_eq!(f(b"1E2"), 100.0);
+        assert_eq!(f(b"1e+2"), 100.0);
+        assert_eq!(f(b"1e05"), 100000.0);
+        assert_eq!(f(b"1.0"), 1.0);
+        assert_eq!(f(b"0.1"), 0.1);
+        assert_eq!(f(b"1e-2"), 0.01);
+        assert_eq!(f(b"-0.0").to_bits(), (-0.0f64).to_bits());
+        assert_eq!(f(b"-0e0").to_bits(), (-0.0f64).to_bits());
+        assert_eq!(f(b"0e99999999999999999999"), 0.0);
+        assert_eq!(f(b"1e-400"), 0.0);
+        assert_eq!(f(b"-1e-400").to_bits(), (-0.0f64).to_bits());
+        assert_eq!(f(b"4.9e-324"), 5e-324);
+        assert_eq!(f(b"1.7976931348623157e308"), f64::MAX);
+        assert_eq!(f(b"1.7976931348623158e308"), f64::MAX);
+        assert_eq!(f(b"123456789012345678901234567890.0"), 1.2345678901234568e29);
+        assert_eq!(f(b"0.1111111111111111111111111111111111"), 0.1111111111111111);
+        assert_eq!(f(b"9007199254740993.0"), 9007199254740992.0);
+        assert_eq!(f(b"2.2250738585072011e-308"), 2.225073858507201e-308);
+        assert_eq!(kind(b"1e400"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(kind(b"-1e400"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(kind(b"1.7976931348623159e308"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(kind(b"1."), ParseErrorKind::Eof);
+        assert_eq!(kind(b"1.e5"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"1e"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"1e+"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"2ea"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"-.5"), ParseErrorKind::NumberInvalid);
+        assert_eq!(kind(b"1.5.5"), ParseErrorKind::TrailingData);
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        assert_eq!(ok(br#""abc""#), s("abc"));
+        assert!(matches!(ok(br#""abc""#), Value::Str(Cow::Borrowed(_))));
+        assert_eq!(ok(br#""\/\b\f\n\r\t\"\\""#), s("/\u{8}\u{c}\n\r\t\"\\"));
+        assert!(matches!(ok(br#""a\nb""#), Value::Str(Cow::Owned(_))));
+        assert_eq!(ok(br#""\u0000""#), s("\0"));
+        assert_eq!(ok(br#""\u00e9\u00E9""#), s("éé"));
+        assert_eq!(ok(br#""\ud834\udd1e""#), s("𝄞"));
+        assert_eq!(ok(br#""\udbff\udfff""#), s("\u{10ffff}"));
+        assert_eq!(ok(b"\"\x7f\""), s("\x7f"));
+        assert_eq!(ok("\"h\u{e9}llo \u{1f600} \\n w\u{f6}rld\"".as_bytes()), s("h\u{e9}llo \u{1f600} \n w\u{f6}rld"));
+        assert_eq!(kind(br#""\x""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind(br#""\U0041""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind(br#""\u12G4""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind(br#""\u004""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind(br#""\ud800""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(kind(br#""\udc00""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(kind(br#""\ud800\u0041""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(kind(br#""\ud800\ud800""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(kind(br#""\ud800x""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(kind(b"\"\x01\""), ParseErrorKind::ControlInString);
+        assert_eq!(kind(b"\"\t\""), ParseErrorKind::ControlInString);
+        assert_eq!(kind(b"\"a\\n\n\""), ParseErrorKind::ControlInString);
+        assert_eq!(kind(b"\"abc"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"\"\\"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"\"\\u00"), ParseErrorKind::Eof);
+        // Long strings exercise the word-at-a-time scanner, specials at every lane.
+        for at in 0..20 {
+            let mut text = vec![b'x'; 24];
+            text[at] = b'\\';
+            text.insert(at + 1, b'n');
+            let mut doc = vec![b'"'];
+            doc.extend_from_slice(&text);
+            doc.push(b'"');
+            let mut want = "x".repeat(24);
+            want.replace_range(at..at + 1, "\n");
+            assert_eq!(ok(&doc), Value::Str(Cow::Owned(want)));
+            text[at] = 0x1f;
+            let mut doc = vec![b'"'];
+            doc.extend_from_slice(&text);
+            doc.push(b'"');
+            assert_eq!(parse(&doc, &LIMITS).unwrap_err(), ParseError { kind: ParseErrorKind::ControlInString, offset: at + 1 });
+        }
+    }
+
+    #[test]
+    fn invalid_utf8() {
+        for bad in [
+            &b"\"\xff\""[..],
+            b"\"\xc0\x80\"",
+            b"\"\xc1\xbf\"",
+            b"\"\xe0\x80\x80\"",
+            b"\"\xed\xa0\x80\"",
+            b"\"\xf4\x90\x80\x80\"",
+            b"\"\xf5\x80\x80\x80\"",
+            b"\"\xf0\x9f\x98\"",
+            b"\"\x80\"",
+            b"\"abcdefghijk\xff\"",
+        ] {
+            assert_eq!(kind(bad), ParseErrorKind::InvalidUtf8, "{bad:?}");
+        }
+        assert_eq!(kind(b"\xff"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"[1]\xff"), ParseErrorKind::TrailingData);
+        assert_eq!(ok(b"\"\xed\x9f\xbf\xf4\x8f\xbf\xbf\xc2\x80\""), s("\u{d7ff}\u{10ffff}\u{80}"));
+    }
+
+    #[test]
+    fn containers() {
+        assert_eq!(ok(b"[]"), Value::Array(vec![]));
+        assert_eq!(ok(b"{}"), Value::Object(vec![]));
+        assert_eq!(ok(b" [ 1 , [ ] , { } ] "), Value::Array(vec![Value::Int(1), Value::Array(vec![]), Value::Object(vec![])]));
+        assert_eq!(
+            ok(br#"{"b":1,"a":{"c":[true,null]}}"#),
+            Value::Object(vec![
+                (Cow::Borrowed("b"), Value::Int(1)),
+                (Cow::Borrowed("a"), Value::Object(vec![(Cow::Borrowed("c"), Value::Array(vec![Value::Bool(true), Value::Null]))])),
+            ])
+        );
+        assert_eq!(kind(b"[1,]"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(br#"{"a":1,}"#), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"{,}"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"[,]"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"{1:2}"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(br#"{"a" 1}"#), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(br#"{"a":1 "b":2}"#), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"[1 2]"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"[1,,2]"), ParseErrorKind::UnexpectedChar);
+        assert_eq!(kind(b"["), ParseErrorKind::Eof);
+        assert_eq!(kind(b"[1,2"), ParseErrorKind::Eof);
+        assert_eq!(kind(b"{"), ParseErrorKind::Eof);
+        assert_eq!(kind(br#"{"a""#), ParseErrorKind::Eof);
+        assert_eq!(kind(br#"{"a":"#), ParseErrorKind::Eof);
+    }
+
+    #[test]
+    fn duplicate_keys() {
+        let e = parse(br#"{"a":1, "b":2, "a":3}"#, &LIMITS).unwrap_err();
+        assert_eq!(e, ParseError { kind: ParseErrorKind::DuplicateKey("a".into()), offset: 15 });
+        assert_eq!(e.to_string(), "duplicate key \"a\" at byte 15");
+        // Duplicates are compared after decoding escapes.
+        assert_eq!(kind(br#"{"a":1,"\u0061":2}"#), ParseErrorKind::DuplicateKey("a".into()));
+        // Only siblings count.
+        ok(br#"{"a":{"a":1},"b":{"a":2}}"#);
+        assert_eq!(kind(br#"[{"x":1},{"y":{"z":1,"z":2}}]"#), ParseErrorKind::DuplicateKey("z".into()));
+        // Large objects use the hash index; check every position of the duplicate.
+        for n in [5usize, 13, 14, 40, 1500] {
+            let keys: Vec<String> = (0..n).map(|i| format!("key{i}")).collect();
+            let body = |extra: Option<&str>| {
+                let mut parts: Vec<String> = keys.iter().map(|k| format!("\"{k}\":{{\"{k}\":[1]}}")).collect();
+                if let Some(x) = extra {
+                    parts.push(format!("\"{x}\":0"));
+                }
+                format!("{{{}}}", parts.join(","))
+            };
+            let doc = body(None);
+            match ok(doc.as_bytes()) {
+                Value::Object(m) => assert_eq!(m.len(), n),
+                v => panic!("{v:?}"),
+            }
+            for k in [0, n / 2, n - 1] {
+                let doc = body(Some(&keys[k]));
+                assert_eq!(kind(doc.as_bytes()), ParseErrorKind::DuplicateKey(keys[k].clone()));
+            }
+            assert!(parse(body(Some("fresh")).as_bytes(), &LIMITS).is_ok());
+        }
+    }
+
+    #[test]
+    fn depth_limit() {
+        assert!(parse(&nested(64), &LIMITS).is_ok());
+        let e = parse(&nested(65), &LIMITS).unwrap_err();
+        assert_eq!(e, ParseError { kind: ParseErrorKind::TooDeep, offset: 64 });
+        assert_eq!(kind(&nested(10_000)), ParseErrorKind::TooDeep);
+        let unclosed = vec![b'['; 10_000];
+        assert_eq!(kind(&unclosed), ParseErrorKind::TooDeep);
+        let objects = "{\"a\":".repeat(65) + "1" + &"}".repeat(65);
+        assert_eq!(kind(objects.as_bytes()), ParseErrorKind::TooDeep);
+        let objects = "{\"a\":".repeat(64) + "1" + &"}".repeat(64);
+        ok(objects.as_bytes());
+        let zero = ParseLimits { max_depth: 0, ..LIMITS };
+        assert!(parse(b"1", &zero).is_ok());
+        assert_eq!(parse(b"[]", &zero).unwrap_err().kind, ParseErrorKind::TooDeep);
+        // Without a tight limit the iterative parser still handles deep input.
+        let deep = ParseLimits { max_depth: usize::MAX, ..LIMITS };
+        assert!(parse(&nested(200_000), &deep).is_ok());
+    }
+
+    #[test]
+    fn string_limit() {
+        let tight = ParseLimits { max_string_bytes: 3, ..LIMITS };
+        assert!(parse(br#"{"abc":"xyz"}"#, &tight).is_ok());
+        assert_eq!(parse(br#""abcd""#, &tight).unwrap_err(), ParseError { kind: ParseErrorKind::StringTooLong, offset: 0 });
+        assert_eq!(parse(br#"{"abcd":1}"#, &tight).unwrap_err().kind, ParseErrorKind::StringTooLong);
+        // Decoded length counts: six escape bytes make one byte, "é" is two.
+        assert!(parse(br#""\u0061\u0062\u0063""#, &tight).is_ok());
+        assert_eq!(parse(br#""\u00e9\u00e9""#, &tight).unwrap_err().kind, ParseErrorKind::StringTooLong);
+        assert_eq!(parse("\"éé\"".as_bytes(), &tight).unwrap_err().kind, ParseErrorKind::StringTooLong);
+    }
+
+    #[test]
+    fn display_names_kind_and_offset() {
+        let e = parse(b"[1,", &LIMITS).unwrap_err();
+        assert_eq!(e.to_string(), "unexpected end of input at byte 3");
+        let e = parse(b"\"\\q\"", &LIMITS).unwrap_err();
+        assert_eq!(e.to_string(), "invalid escape in string at byte 1");
+    }
+}

@@ -1,0 +1,50 @@
+"""Response encoding. Twin of `rust/codec/src/encode.rs`: compact JSON, UTF-8, orjson's layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..errors import HTTP_STATUS, FastpathError
+
+__all__ = ["encode_error", "encode_response", "http_status"]
+
+
+def _dumps(message: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(message)
+    except orjson.JSONEncodeError as exc:
+        raise FastpathError(f"cannot encode as JSON: {exc}") from None
+
+
+def _check_id(request_id: Any, *, nullable: bool) -> None:
+    if request_id is None and nullable:
+        return
+    if type(request_id) is str or (type(request_id) is int and -(2**63) <= request_id < 2**63):
+        return
+    raise TypeError(f"a JSON-RPC id is an int64 or a str, not {request_id!r}")
+
+
+def encode_response(request_id: int | str, result: dict[str, Any]) -> bytes:
+    """`{"jsonrpc":"2.0","id":…,"result":…}` as bytes. `result` must be a dict of JSON values."""
+    _check_id(request_id, nullable=False)
+    if type(result) is not dict:
+        raise TypeError("a JSON-RPC result is a dict")
+    return _dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+
+
+def encode_error(request_id: int | str | None, code: int, message: str, data: Any = None) -> bytes:
+    """A JSON-RPC error response as bytes; `data` is left out when `None`."""
+    _check_id(request_id, nullable=True)
+    if type(code) is not int or type(message) is not str:
+        raise TypeError("an error has an int code and a str message")
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return _dumps({"jsonrpc": "2.0", "id": request_id, "error": error})
+
+
+def http_status(code: int) -> int:
+    """The HTTP status that carries a JSON-RPC error `code` (200 for codes with no mapping)."""
+    return HTTP_STATUS.get(code, 200)
