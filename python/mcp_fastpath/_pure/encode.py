@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import HTTP_STATUS, FastpathError
+from ..errors import HTTP_STATUS
 
 __all__ = ["encode_error", "encode_response", "http_status"]
 
@@ -15,7 +15,7 @@ def _dumps(message: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(message)
     except orjson.JSONEncodeError as exc:
-        raise FastpathError(f"cannot encode as JSON: {exc}") from None
+        raise TypeError(f"cannot encode as JSON: {exc}") from None
 
 
 def _check_id(request_id: Any, *, nullable: bool) -> None:

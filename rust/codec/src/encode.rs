@@ -1,0 +1,158 @@
+//! Compact JSON output with orjson's layout (so both backends answer byte-for-byte alike):
+//! no whitespace, UTF-8 kept raw, the short escapes `\" \\ \n \r \t \b \f`, other controls as
+//! `\u00xx`, floats in shortest round-trip digits.
+
+use crate::value::Value;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Append `s` as a JSON string literal.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Append a finite float as orjson writes it: fixed notation for decimal exponents -7 < e < 16
+/// (with `.0` when integral), else `d.ddde±x`. Non-finite floats are the caller's error.
+pub fn write_f64(out: &mut Vec<u8>, f: f64) {
+    debug_assert!(f.is_finite());
+    let sci = format!("{f:e}");
+    let (negative, sci) = match sci.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, sci.as_str()),
+    };
+    let (mantissa, exponent) = sci.split_once('e').expect("LowerExp always has an exponent");
+    let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
+    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
+    if negative {
+        out.push(b'-');
+    }
+    if f == 0.0 {
+        out.extend_from_slice(b"0.0");
+    } else if !(-7 < exponent && exponent < 16) {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.extend_from_slice(format!("e{}{}", if exponent < 0 { '-' } else { '+' }, exponent.abs()).as_bytes());
+    } else if exponent < 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat(b'0').take((-exponent - 1) as usize));
+        out.extend_from_slice(&digits);
+    } else {
+        let point = exponent as usize + 1;
+        if digits.len() <= point {
+            out.extend_from_slice(&digits);
+            out.extend(std::iter::repeat(b'0').take(point - digits.len()));
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&digits[..point]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[point..]);
+        }
+    }
+}
+
+/// Append a `Value` as compact JSON.
+pub fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::UInt(u) => out.extend_from_slice(u.to_string().as_bytes()),
+        Value::Float(f) => write_f64(out, *f),
+        Value::Str(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            out.push(b'{');
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_value(out, item);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(f: f64) -> String {
+        let mut out = Vec::new();
+        write_f64(&mut out, f);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_match_orjson() {
+        let cases = [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1.2345678901234568e17, "1.2345678901234568e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "0.00001"),
+            (1.5e-7, "1.5e-7"),
+            (1e-7, "1e-7"),
+            (-2.5e300, "-2.5e+300"),
+            (5e-324, "5e-324"),
+            (123456789.0, "123456789.0"),
+            (100.0, "100.0"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(float(f), want);
+        }
+    }
+
+    #[test]
+    fn strings_escape_like_orjson() {
+        let mut out = Vec::new();
+        write_str(&mut out, "a\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}/é\u{2028}");
+        assert_eq!(out, "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001f\u{7f}/é\u{2028}\"".as_bytes());
+    }
+}
