@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
-from ..errors import Unauthenticated
+from ..errors import InvalidKey, Unauthenticated
 from .b64url import InvalidBase64, b64url_decode, b64url_encode
-from .jcs import SIG_KEY, signing_bytes
-from .keys import Ed25519PrivateKey, HmacKey, as_keyring
+from .jcs import SIG_KEY, sig_path, signing_bytes
+from .keys import Ed25519PrivateKey, Ed25519PublicKey, HmacKey, as_keyring
 from .messages import Request, Response
 
 __all__ = ["EnvelopeSigner", "EnvelopeVerifier", "SignatureInfo"]
@@ -75,6 +75,8 @@ class EnvelopeSigner:
     __slots__ = ("_key", "_audience")
 
     def __init__(self, private_key: HmacKey | Ed25519PrivateKey, audience: str | None = None) -> None:
+        if isinstance(private_key, Ed25519PublicKey):
+            raise InvalidKey("a public key cannot sign")
         if not isinstance(private_key, (HmacKey, Ed25519PrivateKey)):
             raise TypeError(f"an EnvelopeSigner needs an HmacKey or Ed25519PrivateKey, not {type(private_key).__name__}")
         if audience is not None and not isinstance(audience, str):
@@ -95,25 +97,27 @@ class EnvelopeSigner:
         return self._audience
 
     def sign(self, message: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> dict[str, Any]:
-        """A copy of the request `message` with `params._meta["dev.mcp-fastpath/sig"]` set (an
-        existing envelope is replaced: re-signing gives a fresh nonce). `now` is unix seconds;
-        `nonce` 16 bytes (random by default). Raises `Unauthenticated` ("not I-JSON") for a
-        message that cannot be signed."""
-        return self._sign(message, "params", now, nonce)
+        """A copy of `message` with `params._meta["dev.mcp-fastpath/sig"]` set (`result._meta`
+        for a response: a message with `result` and no `method`), creating `params`/`_meta` when
+        absent and replacing an envelope already there (re-signing gives a fresh nonce). `now` is
+        unix seconds, `nonce` 16 bytes (random by default). Raises `Unauthenticated` (-32010) for
+        a message that cannot be signed ("message is not I-JSON: …", "message cannot be signed: …")."""
+        return self._sign(message, now, nonce)
 
     def sign_response(self, response: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> dict[str, Any]:
         """A copy of the result `response` with `result._meta["dev.mcp-fastpath/sig"]` set."""
         if not isinstance(response, dict) or not isinstance(response.get("result"), dict) or "method" in response:
             raise ValueError("sign_response signs a JSON-RPC result response (a dict with a dict 'result')")
-        return self._sign(response, "result", now, nonce)
+        return self._sign(response, now, nonce)
 
     def sign_bytes(self, message: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> bytes:
         """`sign(message)` serialized as compact JSON (the body to send)."""
         return orjson.dumps(self.sign(message, now=now, nonce=nonce))
 
-    def _sign(self, message: dict[str, Any], outer: str, now: float | None, nonce: bytes | None) -> dict[str, Any]:
+    def _sign(self, message: dict[str, Any], now: float | None, nonce: bytes | None) -> dict[str, Any]:
         if not isinstance(message, dict):
-            raise TypeError(f"a message is a dict, not {type(message).__name__}")
+            raise _unauthenticated("message cannot be signed: not a JSON object")
+        outer = sig_path(message)[0]
         if nonce is None:
             nonce = os.urandom(NONCE_BYTES)
         elif not isinstance(nonce, (bytes, bytearray)) or len(nonce) != NONCE_BYTES:
@@ -123,13 +127,13 @@ class EnvelopeSigner:
         if container is None:
             container = {}
         elif not isinstance(container, dict):
-            raise ValueError(f"message {outer!r} must be an object to carry a signature")
+            raise _unauthenticated(f"message cannot be signed: {outer} is not an object")
         container = dict(container)
         meta = container.get("_meta")
         if meta is None:
             meta = {}
         elif not isinstance(meta, dict):
-            raise ValueError(f"{outer}._meta must be an object to carry a signature")
+            raise _unauthenticated("message cannot be signed: _meta is not an object")
         meta = dict(meta)
         envelope: dict[str, Any] = {
             "v": 1,

@@ -56,9 +56,9 @@ def _check_depth(tree: Any, max_depth: int) -> None:
 
 
 def _check_duplicate_keys(body: bytes, tree: Any) -> None:
-    if b"\\" not in body:
-        # No escapes: every string of the tree appears byte-for-byte in both the body and
-        # orjson's re-serialisation, and colons live only in strings and after keys. A dropped
+    if b"\\u" not in body:
+        # Colons live only after keys and inside strings, and without `\u` escapes a string holds
+        # exactly as many colon bytes in the body as in orjson's re-serialisation. A dropped
         # duplicate member takes at least its own colon with it, so equal counts mean no duplicate.
         if body.count(b":") == orjson.dumps(tree).count(b":"):
             return

@@ -50,7 +50,7 @@ def _check_kid(kid: Any) -> str:
     if not isinstance(kid, str):
         raise TypeError(f"kid must be a str, not {type(kid).__name__}")
     if not kid or len(kid) > MAX_KID:
-        raise InvalidKey(f"kid must be a non-empty str of at most {MAX_KID} characters")
+        raise InvalidKey(f"kid must be a non-empty string of at most {MAX_KID} characters")
     return str(kid)
 
 
@@ -332,30 +332,37 @@ def _key_from_jwk(jwk: Any, index: int) -> Key:
 # ---- PEM (SubjectPublicKeyInfo, id-Ed25519 = 1.3.101.112) ----
 
 _SPKI_ED25519_PREFIX = bytes.fromhex("302a300506032b6570032100")
-_PEM = re.compile(
-    r"-----BEGIN PUBLIC KEY-----\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)-----END PUBLIC KEY-----(?:\r?\n)?"
-)
-_STANDARD_B64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_PEM_BEGIN = b"-----BEGIN PUBLIC KEY-----"
+_PEM_END = b"-----END PUBLIC KEY-----"
+# Rust's `u8::is_ascii_whitespace` (no vertical tab), as the native twin uses.
+_ASCII_WHITESPACE = b" \t\n\r\x0c"
+_NOT_PEM = "an Ed25519 public key is 32 raw bytes or a PEM PUBLIC KEY"
 
 
 def _public_from_pem(pem: str | bytes) -> bytes:
-    if isinstance(pem, bytes):
+    """The 32-byte key of a `PUBLIC KEY` PEM: outer ASCII whitespace trimmed, the body's ASCII
+    whitespace removed, padded standard base64 (canonical), an Ed25519 SubjectPublicKeyInfo."""
+    if isinstance(pem, str):
         try:
-            pem = pem.decode("ascii")
-        except UnicodeDecodeError:
-            raise InvalidKey("an Ed25519 public key is 32 raw bytes or a PUBLIC KEY PEM") from None
-    match = _PEM.fullmatch(pem.strip(" \t\r\n"))
-    if match is None:
-        raise InvalidKey("an Ed25519 public key is 32 raw bytes or a PUBLIC KEY PEM")
-    body = "".join(match.group(1).split())
-    if not _STANDARD_B64.fullmatch(body):
-        raise InvalidKey("the PEM body is not base64")
+            pem = pem.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidKey(_NOT_PEM) from None
+    pem = pem.strip(_ASCII_WHITESPACE)
+    if not (pem.startswith(_PEM_BEGIN) and pem.endswith(_PEM_END)) or len(pem) < len(_PEM_BEGIN) + len(_PEM_END):
+        raise InvalidKey(_NOT_PEM)
+    body = pem[len(_PEM_BEGIN) : len(pem) - len(_PEM_END)]
+    body = bytes(c for c in body if c not in _ASCII_WHITESPACE)
+    if len(body) % 4 or not _STANDARD_B64.fullmatch(body):
+        raise InvalidKey(_NOT_PEM)
     der = base64.b64decode(body)
-    if base64.b64encode(der).decode("ascii") != body:
-        raise InvalidKey("the PEM body is not canonical base64")
+    if base64.b64encode(der) != body:
+        raise InvalidKey(_NOT_PEM)
     if len(der) != 44 or not der.startswith(_SPKI_ED25519_PREFIX):
-        raise InvalidKey("the PEM is not an Ed25519 SubjectPublicKeyInfo")
+        raise InvalidKey("the PEM is not an Ed25519 SubjectPublicKeyInfo (OID 1.3.101.112)")
     return der[len(_SPKI_ED25519_PREFIX) :]
+
+
+_STANDARD_B64 = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 # ---- Edwards25519 point checks (construction only; verification is libsodium's) ----

@@ -68,7 +68,7 @@ pub fn decode(input: impl AsRef<[u8]>) -> Result<Vec<u8>, InvalidBase64> {
 /// Decode padded standard base64 (`+/`, `=` padding to a multiple of 4, canonical trailing bits),
 /// as found in a PEM body once its line breaks are removed.
 pub fn decode_standard(input: &[u8]) -> Result<Vec<u8>, InvalidBase64> {
-    if input.len() % 4 != 0 {
+    if !input.len().is_multiple_of(4) {
         return Err(InvalidBase64);
     }
     let unpadded = match input {

@@ -72,7 +72,10 @@ pub struct VerifyError {
 
 impl VerifyError {
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        VerifyError { kind, message: message.into() }
+        VerifyError {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
@@ -134,7 +137,10 @@ mod tests {
 
     #[test]
     fn kinds_map_to_codes_and_statuses() {
-        assert_eq!(VerifyError::unauthenticated(msg::BAD_SIGNATURE).code(), Some(-32010));
+        assert_eq!(
+            VerifyError::unauthenticated(msg::BAD_SIGNATURE).code(),
+            Some(-32010)
+        );
         assert_eq!(VerifyError::forbidden("x").code(), Some(-32011));
         assert_eq!(VerifyError::replayed("x").code(), Some(-32012));
         assert_eq!(VerifyError::invalid_key("x").code(), None);

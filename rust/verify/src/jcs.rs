@@ -59,7 +59,11 @@ pub fn write_canonical_without(
 }
 
 /// `omit`: the remaining path to the member to leave out, `None` once we left that path.
-fn write_value(value: &Value<'_>, omit: Option<&[&str]>, out: &mut Vec<u8>) -> Result<(), NotIJson> {
+fn write_value(
+    value: &Value<'_>,
+    omit: Option<&[&str]>,
+    out: &mut Vec<u8>,
+) -> Result<(), NotIJson> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -144,7 +148,14 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
             0x0a => b"\\n",
             0x0c => b"\\f",
             0x0d => b"\\r",
-            0x00..=0x1f => &[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]],
+            0x00..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ],
             _ => continue,
         };
         out.extend_from_slice(&bytes[start..i]);
@@ -157,7 +168,7 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 
 /// Append `x` as ECMAScript `Number::toString(x)` (ECMA-262 §6.1.6.1.20, radix 10) writes it:
 /// the shortest digits that round-trip (from `ryu`), laid out in plain notation for
-/// 1e-7 < |x| < 1e21 and as `d.ddde±n` outside; `-0` is `0`. NaN and ±infinity are refused.
+/// 1e-6 ≤ |x| < 1e21 and as `d.ddde±n` outside; `-0` is `0`. NaN and ±infinity are refused.
 pub fn write_number(x: f64, out: &mut Vec<u8>) -> Result<(), NotIJson> {
     if !x.is_finite() {
         return Err(NotIJson::NonFiniteNumber);
@@ -171,8 +182,10 @@ pub fn write_number(x: f64, out: &mut Vec<u8>) -> Result<(), NotIJson> {
     }
     let mut buffer = ryu::Buffer::new();
     let (digits, n) = shortest_digits(buffer.format_finite(x.abs()));
+    let digits = digits.as_bytes();
     let k = digits.len() as i32;
-    let zeros = |count: i32, out: &mut Vec<u8>| out.extend(std::iter::repeat_n(b'0', count as usize));
+    let zeros =
+        |count: i32, out: &mut Vec<u8>| out.extend(std::iter::repeat_n(b'0', count as usize));
     if k <= n && n <= 21 {
         // Integral: the digits, then n − k zeros.
         out.extend_from_slice(digits);
@@ -201,40 +214,58 @@ pub fn write_number(x: f64, out: &mut Vec<u8>) -> Result<(), NotIJson> {
     Ok(())
 }
 
+/// The significant digits of a positive finite double, without leading or trailing zeros.
+struct Digits {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Digits {
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// From ryu's text for a positive finite non-zero double (`"1.5"`, `"1e21"`, `"1.2345e-7"`,
-/// `"0.001"`, `"100.0"`), the significant digits `s` (no leading or trailing zeros) and `n` such
-/// that the value is `0.s × 10^n`, the form ECMA-262 lays out.
-fn shortest_digits(text: &str) -> (&[u8], i32) {
+/// `"0.001"`, `"100.0"`), the significant digits `s` and `n` such that the value is
+/// `0.s × 10^n`, the form ECMA-262 lays out.
+fn shortest_digits(text: &str) -> (Digits, i32) {
     let (mantissa, exponent) = match text.split_once('e') {
         Some((m, e)) => (m, e.parse::<i32>().expect("ryu writes a decimal exponent")),
         None => (text, 0),
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    // ryu's digits are contiguous apart from the point; gather them without it.
-    let mut all = [0u8; 40];
-    let len = int_part.len() + frac_part.len();
-    all[..int_part.len()].copy_from_slice(int_part.as_bytes());
-    all[int_part.len()..len].copy_from_slice(frac_part.as_bytes());
-    let leading = all[..len].iter().take_while(|&&d| d == b'0').count();
-    let trailing = all[leading..len].iter().rev().take_while(|&&d| d == b'0').count();
-    // value = all × 10^(exponent − frac_len); drop the zeros, keep the point where it was.
-    let digits_start = leading;
-    let digits_end = len - trailing;
-    let n = exponent + int_part.len() as i32 - leading as i32;
-    // Return a slice of the original text when the digits are contiguous in it, else of a copy.
-    let digits = &all[digits_start..digits_end];
-    (leak_free_slice(text, digits), n)
-}
-
-/// The digits as a slice borrowed from `text` when they appear contiguously there; ryu never
-/// writes a point between significant digits for integral or purely fractional outputs, but
-/// `"1.5"` splits them, so fall back to a static table lookup for that case.
-fn leak_free_slice<'t>(text: &'t str, digits: &[u8]) -> &'t [u8] {
-    let bytes = text.as_bytes();
-    if let Some(pos) = bytes.windows(digits.len()).position(|w| w == digits) {
-        return &bytes[pos..pos + digits.len()];
+    let mut digits = Digits {
+        buf: [0; 24],
+        len: 0,
+    };
+    // Position of the point relative to the first kept digit, counted while gathering.
+    let mut n = exponent;
+    let mut seen_nonzero = false;
+    for (i, &d) in int_part
+        .as_bytes()
+        .iter()
+        .chain(frac_part.as_bytes())
+        .enumerate()
+    {
+        if !seen_nonzero && d == b'0' {
+            // A leading zero: if it sits before the point it does not move it; after, it does.
+            if i >= int_part.len() {
+                n -= 1;
+            }
+            continue;
+        }
+        if !seen_nonzero && i < int_part.len() {
+            n += (int_part.len() - i) as i32;
+        }
+        seen_nonzero = true;
+        digits.buf[digits.len] = d;
+        digits.len += 1;
     }
-    unreachable!("non-contiguous digits are handled by the caller")
+    while digits.len > 1 && digits.buf[digits.len - 1] == b'0' {
+        digits.len -= 1;
+    }
+    (digits, n)
 }
 
 #[cfg(test)]
@@ -253,7 +284,12 @@ mod tests {
     }
 
     fn obj(members: Vec<(&str, Value<'static>)>) -> Value<'static> {
-        Value::Object(members.into_iter().map(|(k, v)| (Cow::Owned(k.to_owned()), v)).collect())
+        Value::Object(
+            members
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.to_owned()), v))
+                .collect(),
+        )
     }
 
     fn canon(v: &Value<'_>) -> String {
@@ -294,6 +330,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the literal as RFC 8785 writes it
     fn ecmascript_layout_thresholds() {
         assert_eq!(num(1e21), "1e+21");
         assert_eq!(num(1e20), "100000000000000000000");
@@ -312,9 +349,18 @@ mod tests {
         assert_eq!(num(1e300), "1e+300");
         assert_eq!(num(9007199254740991.0), "9007199254740991");
         assert_eq!(num(f64::MIN_POSITIVE), "2.2250738585072014e-308");
-        assert_eq!(write_number(f64::NAN, &mut Vec::new()), Err(NotIJson::NonFiniteNumber));
-        assert_eq!(write_number(f64::INFINITY, &mut Vec::new()), Err(NotIJson::NonFiniteNumber));
-        assert_eq!(write_number(f64::NEG_INFINITY, &mut Vec::new()), Err(NotIJson::NonFiniteNumber));
+        assert_eq!(
+            write_number(f64::NAN, &mut Vec::new()),
+            Err(NotIJson::NonFiniteNumber)
+        );
+        assert_eq!(
+            write_number(f64::INFINITY, &mut Vec::new()),
+            Err(NotIJson::NonFiniteNumber)
+        );
+        assert_eq!(
+            write_number(f64::NEG_INFINITY, &mut Vec::new()),
+            Err(NotIJson::NonFiniteNumber)
+        );
     }
 
     #[test]
@@ -330,17 +376,30 @@ mod tests {
             Value::Int(i64::MAX),
             Value::UInt(u64::MAX),
         ] {
-            assert_eq!(canonicalize(&bad), Err(NotIJson::IntegerOutOfRange), "{bad:?}");
+            assert_eq!(
+                canonicalize(&bad),
+                Err(NotIJson::IntegerOutOfRange),
+                "{bad:?}"
+            );
         }
-        let nested = Value::Array(vec![obj(vec![("a", Value::Array(vec![Value::Int(1 << 60)]))])]);
+        let nested = Value::Array(vec![obj(vec![(
+            "a",
+            Value::Array(vec![Value::Int(1 << 60)]),
+        )])]);
         assert_eq!(canonicalize(&nested), Err(NotIJson::IntegerOutOfRange));
     }
 
     #[test]
     fn string_escapes() {
-        assert_eq!(canon(&s("\u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f}")), r#""\u0000\u0001\b\t\n\u000b\f\r\u001f""#);
+        assert_eq!(
+            canon(&s("\u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f}")),
+            r#""\u0000\u0001\b\t\n\u000b\f\r\u001f""#
+        );
         assert_eq!(canon(&s("\"\\/")), r#""\"\\/""#);
-        assert_eq!(canon(&s("\u{7f}\u{2028}\u{20ac}\u{1f600}")), "\"\u{7f}\u{2028}\u{20ac}\u{1f600}\"");
+        assert_eq!(
+            canon(&s("\u{7f}\u{2028}\u{20ac}\u{1f600}")),
+            "\"\u{7f}\u{2028}\u{20ac}\u{1f600}\""
+        );
         assert_eq!(canon(&s("")), "\"\"");
     }
 
@@ -363,6 +422,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the literal as RFC 8785 writes it
     fn rfc8785_structure_example() {
         // RFC 8785 §3.2.2 example input (numbers and literals), parsed by hand.
         let v = obj(vec![
@@ -377,7 +437,10 @@ mod tests {
                 ]),
             ),
             ("string", s("\u{20ac}$\u{f}\nA'B\"\\\\\"/")),
-            ("literals", Value::Array(vec![Value::Null, Value::Bool(true), Value::Bool(false)])),
+            (
+                "literals",
+                Value::Array(vec![Value::Null, Value::Bool(true), Value::Bool(false)]),
+            ),
         ]);
         let expected = "{\"literals\":[null,true,false],\
             \"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],\
@@ -406,7 +469,10 @@ mod tests {
                     (
                         "_meta",
                         obj(vec![
-                            ("dev.mcp-fastpath/sig", obj(vec![("v", Value::Int(1)), ("sig", s("xyz"))])),
+                            (
+                                "dev.mcp-fastpath/sig",
+                                obj(vec![("v", Value::Int(1)), ("sig", s("xyz"))]),
+                            ),
                             ("other", obj(vec![("sig", s("kept"))])),
                         ]),
                     ),
@@ -414,8 +480,12 @@ mod tests {
             ),
         ]);
         let mut out = Vec::new();
-        write_canonical_without(&msg, &["params", "_meta", "dev.mcp-fastpath/sig", "sig"], &mut out)
-            .unwrap();
+        write_canonical_without(
+            &msg,
+            &["params", "_meta", "dev.mcp-fastpath/sig", "sig"],
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#"{"id":1,"jsonrpc":"2.0","params":{"_meta":{"dev.mcp-fastpath/sig":{"v":1},"other":{"sig":"kept"}},"sig":"not this one"}}"#
