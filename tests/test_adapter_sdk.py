@@ -1,0 +1,281 @@
+"""`fast_http_app` against the SDK's own app: real uvicorn servers on loopback, real HTTP.
+
+Every stateless-era case is sent to the stock SDK app and to the fast app on each backend, and
+the statuses and JSON bodies are compared side by side. Then: a handshake-era (2025-11-25) client
+through the adapter, and a Gate (HMAC envelope + HS256 JWT) with its rejections and replay.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+import mcp_fastpath as fp
+from tests.adapter_helpers import BACKENDS, V, headers_for, message, meta, post, start_all, summary
+from tests.servers.sdk_app import AUDIENCE, ISSUER, KID, SECRET
+
+SPECS = [("stock", "pure", False)] + [("fast", b, False) for b in BACKENDS] + [("fast", b, True) for b in BACKENDS]
+
+
+@pytest.fixture(scope="module")
+def servers():
+    procs = start_all(SPECS)
+    try:
+        for (mode, backend, _), proc in procs.items():
+            if mode == "fast":
+                assert proc.backend == backend, f"{proc.label} runs {proc.backend}"
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.stop()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with httpx.Client(timeout=10) as c:
+        yield c
+
+
+def _add(a: Any = 1, b: Any = 2, **kw: Any) -> dict[str, Any]:
+    return message("tools/call", name="add", arguments={"a": a, "b": b}, **kw)
+
+
+def _route(region: Any = "eu", **kw: Any) -> dict[str, Any]:
+    return message("tools/call", name="route", arguments={"region": region, "n": 2}, **kw)
+
+
+def _case(msg: Any, headers: dict[str, str] | None = None, raw: bytes | None = None, method: str = "POST"):
+    return (msg, headers, raw, method)
+
+
+CASES: dict[str, tuple] = {
+    "tools/call add": _case(_add()),
+    "tools/call add string id": _case(_add(id="abc")),
+    "tools/list": _case(message("tools/list")),
+    "resources/list": _case(message("resources/list")),
+    "resources/read": _case(message("resources/read", uri="res://greeting")),
+    "resources/read unknown": _case(message("resources/read", uri="res://nope")),
+    "resources/templates/list": _case(message("resources/templates/list")),
+    "prompts/list": _case(message("prompts/list")),
+    "prompts/get": _case(message("prompts/get", name="ask", arguments={"topic": "owls"})),
+    "prompts/get missing argument": _case(message("prompts/get", name="ask", arguments={})),
+    "ping": _case(message("ping")),
+    "server/discover": _case(message("server/discover")),
+    "unknown tool": _case(message("tools/call", name="nope", arguments={})),
+    "bad arguments": _case(_add(a="x")),
+    "missing argument": _case(message("tools/call", name="add", arguments={"a": 1})),
+    "tool raises": _case(message("tools/call", name="boom", arguments={})),
+    "unknown method": _case(message("no/such/method")),
+    "params not an object for tools/call": _case(None, raw=b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}',
+                                                 headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V, "Mcp-Method": "tools/call"}),
+    "Mcp-Name mismatch": _case(_add(), headers={**headers_for(_add()), "Mcp-Name": "other"}),
+    "Mcp-Method mismatch": _case(_add(), headers={**headers_for(_add()), "Mcp-Method": "tools/list"}),
+    "version header mismatch": _case(_add(), headers={**headers_for(_add()), "MCP-Protocol-Version": "2099-01-01"}),
+    "unsupported version": _case(_add(version="2099-01-01"), headers={**headers_for(_add()), "MCP-Protocol-Version": "2099-01-01"}),
+    "no _meta": _case({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {}},
+                      headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V, "Mcp-Method": "tools/list"}),
+    "Mcp-Param ok": _case(_route(), headers={**headers_for(_route()), "Mcp-Param-Region": "eu"}),
+    "Mcp-Param mismatch": _case(_route(), headers={**headers_for(_route()), "Mcp-Param-Region": "us"}),
+    "Mcp-Param missing": _case(_route()),
+    "Mcp-Param base64": _case(_route("é"), headers={**headers_for(_route("é")), "Mcp-Param-Region": fp.encode_header_value("é")}),
+    "notification": _case({"jsonrpc": "2.0", "method": "notifications/initialized"},
+                          headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
+    "notification unsupported version": _case({"jsonrpc": "2.0", "method": "notifications/initialized"},
+                                              headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": "2099-01-01"}),
+    "invalid JSON": _case(None, raw=b"{nope", headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
+    "batch": _case(None, raw=b"[]", headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
+    "posted response": _case({"jsonrpc": "2.0", "id": 1, "result": {}}, headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
+    "no Accept json": _case(_add(), headers={**headers_for(_add()), "Accept": "text/event-stream"}),
+    "Accept wildcard": _case(_add(), headers={**headers_for(_add()), "Accept": "*/*"}),
+    "wrong Content-Type": _case(_add(), headers={**headers_for(_add()), "Content-Type": "text/plain"}),
+    "bad Host": _case(_add(), headers={**headers_for(_add()), "Host": "evil.example:80"}),
+    "bad Origin": _case(_add(), headers={**headers_for(_add()), "Origin": "http://evil.example"}),
+    "good Origin": _case(_add(), headers={**headers_for(_add()), "Origin": "http://localhost:1234"}),
+    "listen without SSE accept": _case(message("subscriptions/listen"), headers={**headers_for(message("subscriptions/listen")), "Accept": "application/json"}),
+    "GET modern": _case(None, headers={"MCP-Protocol-Version": V, "Accept": "text/event-stream"}, method="GET"),
+    "DELETE modern": _case(None, headers={"MCP-Protocol-Version": V}, method="DELETE"),
+    "GET no header": _case(None, headers={"Accept": "text/event-stream"}, method="GET"),
+    "oversize body": _case(None, raw=b" " * (4 * 1024 * 1024 + 1), headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
+}
+
+
+def _send(client: httpx.Client, url: str, case: tuple) -> tuple[int, Any]:
+    msg, headers, raw, method = case
+    if method != "POST":
+        return summary(client.request(method, url, headers=headers))
+    return summary(post(client, url, msg, headers=headers, raw=raw))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(CASES))
+def test_same_as_sdk(servers, client, backend, name):
+    stock = servers[("stock", "pure", False)]
+    fast = servers[("fast", backend, False)]
+    expected = _send(client, stock.url, CASES[name])
+    got = _send(client, fast.url, CASES[name])
+    assert _normalized(got) == _normalized(expected)
+
+
+def _normalized(outcome: tuple[int, Any]) -> tuple[int, Any]:
+    """Parse errors: the codec says where the JSON broke ("Parse error: …"), the SDK only "Parse
+    error"; code, status and id must still agree."""
+    status, body = outcome
+    if isinstance(body, dict) and isinstance(body.get("error"), dict) and body["error"].get("code") == -32700:
+        assert body["error"]["message"].startswith("Parse error")
+        body = {**body, "error": {**body["error"], "message": "Parse error"}}
+    return status, body
+
+
+def test_cases_cover_the_interesting_outcomes(servers, client):
+    # A sanity check on the fixture server: the comparison above is not vacuous.
+    stock = servers[("stock", "pure", False)]
+    assert _send(client, stock.url, CASES["tools/call add"])[1]["result"]["structuredContent"] == {"result": 3}
+    assert _send(client, stock.url, CASES["Mcp-Param mismatch"])[0] == 400
+    assert _send(client, stock.url, CASES["unsupported version"])[1]["error"]["code"] == -32022
+    assert _send(client, stock.url, CASES["notification"])[0] == 202
+    assert _send(client, stock.url, CASES["GET modern"])[0] == 405
+    assert _send(client, stock.url, CASES["unknown method"])[0] == 404
+    assert _send(client, stock.url, CASES["no Accept json"])[0] == 406
+    assert _send(client, stock.url, CASES["bad Host"])[0] == 421
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_legacy_handshake_client(servers, client, backend):
+    """A 2025-11-25 client: initialize → session → notifications/initialized → tools/call."""
+    fast = servers[("fast", backend, False)]
+    base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}}
+    r = client.post(fast.url, json=init, headers=base)
+    assert r.status_code == 200, r.text
+    session = r.headers["mcp-session-id"]
+    assert "2025-11-25" in r.text
+    h = {**base, "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
+    assert client.post(fast.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=h).status_code == 202
+    r = client.post(fast.url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                     "params": {"name": "add", "arguments": {"a": 20, "b": 22}}}, headers=h)
+    assert r.status_code == 200
+    assert '"structuredContent":{"result":42}' in r.text.replace(" ", "")
+    assert client.delete(fast.url, headers=h).status_code in (200, 204)
+
+
+# ------------------------------------------------------------------------------------------------
+# With a Gate.
+
+KEY = fp.HmacKey(KID, SECRET)
+SIGNER = fp.EnvelopeSigner(KEY, audience=AUDIENCE)
+
+
+def token(scopes: str = "tools.add", **claims: Any) -> str:
+    now = int(time.time())
+    body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "exp": now + 300, "iat": now, "scope": scopes}
+    body.update(claims)
+    return fp.sign_jwt(KEY, body)
+
+
+def signed(msg: dict[str, Any], signer: Any = SIGNER) -> dict[str, Any]:
+    return signer.sign(msg)
+
+
+def gated(client, url, msg, *, bearer: str | None = "default", extra: dict[str, str] | None = None) -> tuple[int, Any, httpx.Headers]:
+    h = headers_for(msg)
+    if bearer == "default":
+        bearer = token()
+    if bearer is not None:
+        h["Authorization"] = f"Bearer {bearer}"
+    h.update(extra or {})
+    r = post(client, url, msg, headers=h)
+    status, body = summary(r)
+    return status, body, r.headers
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gate_accepts_and_hands_identity_to_the_tool(servers, client, backend):
+    url = servers[("fast", backend, True)].url
+    status, body, _ = gated(client, url, signed(_add(2, 3)))
+    assert status == 200 and body["result"]["structuredContent"] == {"result": 5}
+    status, body, _ = gated(client, url, signed(message("tools/call", name="whoami", arguments={})))
+    assert status == 200
+    assert body["result"]["structuredContent"] == {"subject": "alice", "kid": KID, "scope_subject": "alice"}
+
+
+def _rejections() -> dict[str, tuple[dict[str, Any], dict[str, Any], int, int]]:
+    other = fp.EnvelopeSigner(fp.HmacKey(KID, b"x" * 32), audience=AUDIENCE)
+    wrong_aud = fp.EnvelopeSigner(KEY, audience="https://elsewhere")
+    tampered = signed(_add(2, 3))
+    tampered["params"]["arguments"]["a"] = 200
+    stale = SIGNER.sign(_add(), now=time.time() - 3600)
+    return {
+        # name: (message, gated() kwargs, HTTP status, JSON-RPC code)
+        "no token": (signed(_add()), {"bearer": None}, 401, -32010),
+        "malformed token": (signed(_add()), {"bearer": "a.b"}, 401, -32010),
+        "expired token": (signed(_add()), {"bearer": token(exp=int(time.time()) - 3600)}, 401, -32010),
+        "token wrong audience": (signed(_add()), {"bearer": token(aud="https://elsewhere")}, 401, -32010),
+        "token bad signature": (signed(_add()), {"bearer": fp.sign_jwt(fp.HmacKey(KID, b"y" * 32), {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60})}, 401, -32010),
+        "missing scope": (signed(_add()), {"bearer": token(scopes="other")}, 403, -32011),
+        "unsigned": (_add(), {}, 401, -32010),
+        "bad signature": (signed(_add(), other), {}, 401, -32010),
+        "tampered body": (tampered, {}, 401, -32010),
+        "stale signature": (stale, {}, 401, -32010),
+        "envelope wrong audience": (signed(_add(), wrong_aud), {}, 401, -32010),
+        "ladder first": (signed(_add()), {"extra": {"Mcp-Name": "other"}}, 400, -32020),
+    }
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(_rejections()))
+def test_gate_rejections(servers, client, backend, name):
+    url = servers[("fast", backend, True)].url
+    msg, kwargs, status, code = _rejections()[name]
+    got_status, body, headers = gated(client, url, msg, **kwargs)
+    assert (got_status, body["error"]["code"]) == (status, code), body
+    assert body["id"] == msg["id"]
+    if status == 401:
+        assert headers["www-authenticate"].startswith("Bearer")
+    if status == 403:
+        assert 'error="insufficient_scope"' in headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gate_replay_rejected(servers, client, backend):
+    url = servers[("fast", backend, True)].url
+    msg = signed(_add(4, 4))
+    assert gated(client, url, msg)[0] == 200
+    status, body, headers = gated(client, url, msg)
+    assert (status, body["error"]["code"]) == (401, -32012)
+    assert headers["www-authenticate"].startswith("Bearer")
+    assert gated(client, url, signed(_add(4, 4)))[0] == 200  # re-signed: a fresh nonce
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gate_leaves_handshake_era_to_the_sdk(servers, client, backend):
+    url = servers[("fast", backend, True)].url
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}}
+    r = client.post(url, json=init, headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
+    assert r.status_code == 200 and "mcp-session-id" in r.headers
+
+
+# ------------------------------------------------------------------------------------------------
+# FastTokenVerifier (the SDK's TokenVerifier protocol), in process.
+
+
+def test_fast_token_verifier():
+    import asyncio
+
+    from mcp.server.auth.provider import AccessToken
+
+    from mcp_fastpath.adapters.sdk import FastTokenVerifier
+
+    verifier = FastTokenVerifier(fp.JwtVerifier(fp.KeyRing([KEY]), issuer=ISSUER, audience=AUDIENCE))
+    good = token("tools.add mcp", client_id="app-1")
+    access = asyncio.run(verifier.verify_token(good))
+    assert isinstance(access, AccessToken)
+    assert (access.token, access.client_id, access.subject, access.resource) == (good, "app-1", "alice", AUDIENCE)
+    assert access.scopes == ["tools.add", "mcp"] and isinstance(access.expires_at, int)
+    assert access.claims["iss"] == ISSUER
+    for bad in ("", "a.b.c", token(aud="https://elsewhere"), token(exp=int(time.time()) - 3600)):
+        assert asyncio.run(verifier.verify_token(bad)) is None
