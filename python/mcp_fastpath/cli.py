@@ -281,8 +281,9 @@ def build_app(
     if sdk:
         if keys:
             raise FastpathError("--keys configures the fast path's Gate; with --sdk configure the server's own token_verifier/auth")
-        app = server.streamable_http_app(streamable_http_path=path, json_response=True, stateless_http=True, host=host)
-        return app, "the SDK's stock streamable_http_app (json_response, stateless_http)"
+        # The SDK's own defaults, so the comparison is with what its users actually run.
+        app = server.streamable_http_app(streamable_http_path=path, host=host)
+        return app, "the SDK's stock streamable_http_app (its defaults)"
     try:
         from .adapters.sdk import fast_http_app
     except ImportError as exc:

@@ -2,10 +2,12 @@
 
 Run as `python -m tests.servers.sdk_app` (with `PYTHONPATH=python:.`). Configured by env:
 - `ADAPTER_MODE`: `fast` (mcp_fastpath's `fast_http_app`, default), `stock` (the SDK's own
-  `streamable_http_app`), `guard` (the stock app behind `EnvelopeGuard`).
+  `streamable_http_app`), both with the SDK's defaults (SSE responses); `fast-json` / `stock-json`
+  the same with `json_response=True`; `guard` (the stock JSON-mode app behind `EnvelopeGuard`).
 - `ADAPTER_GATE=1`: a Gate (HMAC envelope + HS256 JWT, `tests.servers.sdk_app.SECRET`) with a memory
   replay cache.
 - `MCP_FASTPATH_BACKEND`: native | pure.
+- `ADAPTER_SSE_PING`: seconds, the SSE keepalive interval of both apps (the SDK's 15 s otherwise).
 The server binds 127.0.0.1 port 0 itself and prints `PORT <n>` on stdout once listening.
 """
 
@@ -58,6 +60,53 @@ def build_server() -> MCPServer:
         """Always fails."""
         raise ValueError("kaput")
 
+    @server.tool()
+    async def steps(ctx: Context, n: int = 3) -> str:
+        """Reports progress 1..n of n (with a progressToken), then answers."""
+        for i in range(1, n + 1):
+            await ctx.report_progress(progress=i, total=n, message=f"step {i} of {n}")
+            await asyncio.sleep(0.01)
+        return f"{n} steps"
+
+    @server.tool()
+    async def chatty(ctx: Context) -> str:
+        """Logs at four levels (delivered from the request's `_meta` log level up)."""
+        await ctx.debug("debug line")
+        await ctx.info("info line")
+        await ctx.warning("warning line")
+        await ctx.error({"error": "line", "n": 4})
+        return "logged"
+
+    @server.tool()
+    async def nudge(ctx: Context) -> str:
+        """A request-scoped notification the request did not ask for (an SDK API allows it)."""
+        await ctx.request_context.session.send_progress_notification(
+            "unasked", 1, total=2, related_request_id=ctx.request_id
+        )
+        return "nudged"
+
+    @server.tool()
+    async def sleepy(ctx: Context, seconds: float, early: bool = False) -> str:
+        """Silent for `seconds` (after one progress report when `early`): the SSE keepalive."""
+        if early:
+            await ctx.report_progress(progress=0, total=1)
+        await asyncio.sleep(seconds)
+        return "rested"
+
+    @server.tool()
+    async def body_size(ctx: Context) -> int:
+        """The raw request body's length, as the tool sees it."""
+        await ctx.report_progress(progress=1)
+        return len(await ctx.request_context.request.body())
+
+    @server.tool()
+    async def fail_late(ctx: Context) -> str:
+        """Reports progress, then fails with a JSON-RPC error."""
+        from mcp.shared.exceptions import MCPError
+
+        await ctx.report_progress(progress=1, total=2)
+        raise MCPError(-32602, "late failure")
+
     @server.resource("res://greeting")
     def greeting() -> str:
         return "hello"
@@ -82,11 +131,19 @@ def build_gate():
 
 
 def build_app():
-    mode = os.environ.get("ADAPTER_MODE", "fast")
+    ping = os.environ.get("ADAPTER_SSE_PING")
+    if ping:
+        import mcp.server._streamable_http_modern as sdk_modern
+
+        from mcp_fastpath.adapters import sdk as fast_sdk
+
+        sdk_modern._SSE_PING_INTERVAL = fast_sdk.SSE_PING_INTERVAL = float(ping)
+    mode, _, variant = os.environ.get("ADAPTER_MODE", "fast").partition("-")
+    options = {"json_response": True} if variant == "json" else {}
     server = build_server()
     gate = build_gate() if os.environ.get("ADAPTER_GATE") == "1" else None
     if mode == "stock":
-        return server.streamable_http_app(json_response=True)
+        return server.streamable_http_app(**options)
     if mode == "guard":
         import mcp_fastpath as fp
         from mcp_fastpath.adapters.asgi import EnvelopeGuard
@@ -96,7 +153,7 @@ def build_app():
     import mcp_fastpath as fp
     from mcp_fastpath.adapters.sdk import fast_http_app
 
-    return fast_http_app(server, gate=gate, replay=fp.MemoryReplayCache() if gate else None)
+    return fast_http_app(server, gate=gate, replay=fp.MemoryReplayCache() if gate else None, **options)
 
 
 async def main() -> None:

@@ -16,9 +16,35 @@ What goes where
   routes, lifespan. The fast path is installed *inside* that app, in place of the session
   manager's request entry (`session_manager.asgi_app`): Starlette routing and any SDK auth
   middleware (`token_verifier`) still run first, exactly as for the stock app.
-- With `json_response=False` (SSE responses), and for `subscriptions/listen` (always a notification
-  stream), the request is admitted and verified here, then handed to the SDK's own stateless-era
-  handler with the body replayed: the SSE machinery is the SDK's.
+- `subscriptions/listen` (a notification stream for as long as the client listens) is admitted
+  and verified here, then handed to the SDK's own stateless-era handler with the body replayed.
+
+Responses: JSON or SSE, as the SDK's app with the same `json_response` (default False, the SDK's
+default: SSE mode). In JSON mode every reply is one JSON object and request-scoped notifications
+are dropped, as the SDK drops them. In SSE mode the SDK (`handle_modern_request`) runs the handler
+and answers plain JSON (with the mapped status) when it finishes within the deferral window
+(`SSE_PING_INTERVAL`, the SDK's 15 s) without emitting a notification; on the first notification,
+or once the window elapses, it commits `text/event-stream`: one `event: message` frame per
+notification, a `: ping` comment after every silent interval, the reply as the last frame (status
+200). Here, by what the request lets the server send (`_may_notify`):
+- a request that may receive request-scoped notifications — `params._meta.progressToken` set
+  (basic/patterns/progress; `ctx.report_progress`) or the `io.modelcontextprotocol/logLevel`
+  `_meta` key present (server/utilities/logging: no `notifications/message` without it;
+  `ctx.log`/`ctx.info`/…) — runs the SDK's deferral step for step (`_serve_deferred`: handler task,
+  zero-buffer notification stream, disconnect watch that cancels the handler);
+- any other request is dispatched inline, as in JSON mode (`_InlineStreamContext`): no task
+  group, one loop timer. If its handler emits a notification anyway (list-change notifications
+  are `subscriptions/listen` goods at this revision and the SDK drops them on a request's
+  connection channel, but `ctx.notify(...)` / `send_notification(..., related_request_id=...)`
+  still reach the request's stream), the stream is committed from the handler's task; if it runs
+  silent for the window, a keepalive task commits it and pings. Same bytes either way. The one
+  difference from the SDK: a client disconnect does not cancel that handler (it runs to the end;
+  what it writes is discarded), as in JSON mode.
+Frames are the SDK's: its headers (`text/event-stream`, `no-cache, no-transform`, `keep-alive`,
+`X-Accel-Buffering: no`), notifications dumped as its `JSONRPCNotification`, the reply from the
+codec (ASCII-identical to the SDK's `json.dumps`; non-ASCII text is written as UTF-8 where the SDK
+escapes it, in JSON mode too). `tests/test_adapter_sdk.py` compares status, headers and bytes with
+the stock app for progress, logging, errors after a notification, and the keepalive.
 
 The fast path, step by step (the SDK's `handle_modern_request` order):
 1. body read with the SDK's limit (`max_request_body_size`, 413 "Request body too large");
@@ -35,7 +61,8 @@ The fast path, step by step (the SDK's `handle_modern_request` order):
    validation, the server middleware chain incl. request-state sealing and user middleware,
    handler lookup, tool-argument validation, result sieve, `serverInfo` stamp);
 6. the reply: `fp.encode_response` / `fp.encode_error` with `fp.http_status`, errors mapped by
-   the SDK's `modern_error_data` (so handler internals never reach the wire).
+   the SDK's `modern_error_data` (so handler internals never reach the wire); in SSE mode,
+   framed as above once the stream has been committed.
 
 What is bypassed, and why that is safe
 - Starlette's `Request`/`Response` objects and the pydantic `JSONRPCRequest`/`JSONRPCResponse`
@@ -64,6 +91,7 @@ own transport and auth middleware (`MCPServer(token_verifier=FastTokenVerifier(.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -85,8 +113,8 @@ from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.transport_context import TransportContext
-from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY
-from mcp_types import JSONRPCError, JSONRPCResponse
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, LOG_LEVEL_META_KEY, PROTOCOL_VERSION_META_KEY
+from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCResponse
 from starlette.datastructures import Headers
 from starlette.requests import Request
 
@@ -112,6 +140,7 @@ _TOO_LARGE = b"Request body too large"
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _LISTEN = "subscriptions/listen"
 _LIST_PAGE_CAP = 100
+SIGNED_ENVELOPE_EXTENSION = "dev.mcp-fastpath/signed-envelope"
 
 
 def _lowlevel(server: Any) -> Server[Any]:
@@ -135,7 +164,42 @@ def _security_settings(security: TransportSecuritySettings | None, host: str) ->
 
 
 # ---------------------------------------------------------------------------------------------
-# Dispatch context for one exchange (the SDK's DispatchContext protocol, JSON-response mode).
+# Dispatch contexts for one exchange (the SDK's DispatchContext protocol).
+
+# The SDK's SSE response (mcp.server._streamable_http_modern, mcp 2.3): these headers, one
+# `event: message` frame per JSON-RPC message, a `: ping` comment after every interval of silence.
+SSE_PING_INTERVAL: float = 15.0
+_SSE_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"connection", b"keep-alive"),
+    (b"x-accel-buffering", b"no"),
+]
+_SSE_PING = b": ping\r\n\r\n"
+
+
+def _frame(payload: bytes) -> bytes:
+    return b"event: message\r\ndata: " + payload + b"\r\n\r\n"
+
+
+def _notification_frame(method: str, params: Any) -> bytes:
+    """A notification as the SDK frames it (its JSONRPCNotification dump): rare path, exact bytes."""
+    import json
+
+    body = dict(params) if params is not None else None
+    dumped = JSONRPCNotification(jsonrpc="2.0", method=method, params=body).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    return _frame(json.dumps(dumped, separators=(",", ":")).encode())
+
+
+def _progress_params(token: Any, progress: float, total: float | None, message: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"progressToken": token, "progress": progress}
+    if total is not None:
+        params["total"] = total
+    if message is not None:
+        params["message"] = message
+    return params
 
 
 @dataclass(slots=True)
@@ -158,6 +222,166 @@ class _ExchangeContext:
 
     async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         return None
+
+
+@dataclass(slots=True)
+class _InlineStreamContext:
+    """SSE mode, a request that cannot emit a request-scoped notification by the protocol (see
+    `_may_notify`): dispatched inline in the request's task, like JSON mode, with no task group
+    and no stream. The SDK's SSE behaviour is still kept, lazily:
+    - should the handler emit a notification anyway (`ctx.notify`, `send_notification(...,
+      related_request_id=...)`), the first one commits `text/event-stream` right here, from the
+      handler's task, and every frame is written as the SDK writes it (nothing is dropped);
+    - should it run silent for `SSE_PING_INTERVAL` (`arm`: one loop timer, cancelled when the
+      reply is written), a keepalive task commits the stream and writes `: ping` after every
+      interval without a write, as the SDK's writer does.
+    Writes are serialized (`lock`, created on the first one), in order. Not kept: the SDK
+    cancels the handler when the client disconnects; here it runs to the end (what it writes
+    then is discarded by the server), as in JSON mode."""
+
+    transport: TransportContext
+    request_id: Any
+    message_metadata: ServerMessageMetadata
+    send: Any
+    progress_token: Any = None
+    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
+    can_send_request: bool = False
+    started: bool = False
+    finished: bool = False
+    lock: anyio.Lock | None = None
+    last_write: float = 0.0
+    timer: Any = None
+    keepalive: Any = None
+
+    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
+        raise NoBackChannelError(method)
+
+    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
+        frame = _notification_frame(method, params)
+        if self.lock is None:
+            self.lock = anyio.Lock()
+        async with self.lock:  # one writer at a time, in order (the SDK's zero-buffer stream)
+            if self.finished:
+                logger.debug("dropped %s: response stream closed", method)
+                return
+            await self._write(frame)
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        if self.progress_token is None:
+            return
+        await self.notify("notifications/progress", _progress_params(self.progress_token, progress, total, message))
+
+    async def _write(self, body: bytes) -> None:
+        if not self.started:
+            self.started = True
+            await self.send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        self.last_write = time.monotonic()
+
+    # -- keepalive -----------------------------------------------------------------------------
+
+    def arm(self) -> None:
+        """Start the silence timer (asyncio only: under another event loop, no keepalive)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.last_write = time.monotonic()
+        self.timer = loop.call_later(SSE_PING_INTERVAL, self._silent, loop)
+
+    def _silent(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.timer = None
+        if not self.finished:
+            self.keepalive = loop.create_task(self._ping())
+
+    async def _ping(self) -> None:
+        if self.lock is None:
+            self.lock = anyio.Lock()
+        try:
+            while True:
+                wait = self.last_write + SSE_PING_INTERVAL - time.monotonic()
+                if wait > 0:
+                    await anyio.sleep(wait)
+                    continue
+                async with self.lock:
+                    if self.finished:
+                        return
+                    if time.monotonic() - self.last_write >= SSE_PING_INTERVAL or not self.started:
+                        await self._write(_SSE_PING)
+        except Exception:  # the client is gone, or the server shuts down: the reply path decides
+            logger.debug("SSE keepalive stopped", exc_info=True)
+
+    def disarm(self) -> None:
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.keepalive is not None:
+            self.keepalive.cancel()
+
+    async def finish(self, status: int, payload: bytes) -> None:
+        """The reply: plain JSON with its status if nothing was written, else the last frame."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.lock is None:  # nothing was written, and nothing is writing
+            self.finished = True
+            await send_response(self.send, status, payload)
+            return
+        async with self.lock:
+            self.finished = True
+            if self.started:
+                await self.send({"type": "http.response.body", "body": _frame(payload), "more_body": False})
+            else:
+                await send_response(self.send, status, payload)
+        if self.keepalive is not None:
+            self.keepalive.cancel()
+
+
+@dataclass(slots=True)
+class _DeferredStreamContext:
+    """SSE mode, a request that may emit request-scoped notifications: the handler runs as a
+    sibling task and its notifications go through `sink` (a zero-buffer stream) to the response
+    writer, which defers committing to `text/event-stream` exactly as the SDK does."""
+
+    transport: TransportContext
+    request_id: Any
+    message_metadata: ServerMessageMetadata
+    progress_token: Any = None
+    sink: Any = None
+    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
+    can_send_request: bool = False
+
+    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
+        raise NoBackChannelError(method)
+
+    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
+        if self.sink is None:
+            return
+        frame = _notification_frame(method, params)
+        try:
+            await self.sink.send(frame)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            logger.debug("dropped %s: response stream closed", method)
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        if self.progress_token is None:
+            return
+        await self.notify("notifications/progress", _progress_params(self.progress_token, progress, total, message))
+
+
+def _may_notify(params: Any, progress_token: Any) -> bool:
+    """Whether, by the 2026-07-28 protocol, the server may emit a notification on this request's
+    stream: a `progressToken` in `params._meta` (basic/patterns/progress: progress only for a
+    request that carries one; the SDK's `ctx.report_progress` is a no-op without it), or the
+    `io.modelcontextprotocol/logLevel` `_meta` key (server/utilities/logging: no
+    `notifications/message` for a request without it; the SDK's `ctx.log` drops them then).
+    List-change and resource-update notifications belong to `subscriptions/listen` streams (the SDK
+    drops them on a request's connection channel), so they do not count."""
+    if progress_token is not None:
+        return True
+    meta = params.get("_meta") if isinstance(params, Mapping) else None
+    return isinstance(meta, Mapping) and meta.get(LOG_LEVEL_META_KEY) is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,45 +620,109 @@ class _FastPath:
 
         set_admission(scope, principal, signature, message)
         method = message.method
-        if method == _LISTEN and not has_sse:
-            await send_response(send, 406)
-            return
-        if method == _LISTEN or not self.json_response:
-            # SSE responses are the SDK's: admitted and verified above, served by its own entry.
+        if method == _LISTEN:
+            if not has_sse:
+                await send_response(send, 406)
+                return
+            # A notification stream for as long as the client listens: the SDK's own.
             await self.sdk_entry(scope, receive, send)
             return
 
-        exchange = _ExchangeContext(
-            transport=TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers),
-            request_id=message.id,
-            message_metadata=ServerMessageMetadata(request_context=request),
-            progress_token=progress_token_from_params(message.params),
-        )
         params = message.params
         if method == "tools/call":
-            rejection = await self._param_rejection(message, params, raw_headers, exchange, lifespan_state)
-            if rejection is not None:
-                await send_response(send, rejection.http_status, rejection.to_bytes(), rejection.headers)
+            param_rejection = await self._param_rejection(message, params, raw_headers, request, lifespan_state)
+            if param_rejection is not None:
+                await send_response(send, param_rejection.http_status, param_rejection.to_bytes(), param_rejection.headers)
                 return
 
+        transport = TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers)
+        metadata = ServerMessageMetadata(request_context=request)
+        progress_token = progress_token_from_params(params)
+        if self.json_response:
+            exchange: Any = _ExchangeContext(transport, message.id, metadata, progress_token)
+            status, payload = await self._outcome(message, exchange, lifespan_state)
+            await send_response(send, status, payload)
+        elif _may_notify(params, progress_token):
+            exchange = _DeferredStreamContext(transport, message.id, metadata, progress_token)
+            await self._serve_deferred(message, exchange, lifespan_state, receive, send)
+        else:
+            exchange = _InlineStreamContext(transport, message.id, metadata, send, progress_token)
+            exchange.arm()
+            try:
+                status, payload = await self._outcome(message, exchange, lifespan_state)
+            except BaseException:
+                exchange.disarm()
+                raise
+            await exchange.finish(status, payload)
+
+    async def _outcome(self, message: Any, exchange: Any, lifespan_state: Any) -> tuple[int, bytes]:
+        """Dispatch through the SDK's kernel: the JSON-RPC reply and its HTTP status."""
         connection = Connection.from_envelope(message.protocol_version, message.client_info, message.client_capabilities)
         run = serve_one if self._traced() else _serve_one_untraced
         try:
-            result = await run(self.lowlevel, exchange, method, params, connection=connection, lifespan_state=lifespan_state)
+            result = await run(self.lowlevel, exchange, message.method, message.params, connection=connection, lifespan_state=lifespan_state)
         except Exception as exc:
             error = modern_error_data(exc)
             try:
                 payload = encode_error(message.id, error.code, error.message, error.data)
             except TypeError:
                 payload = _sdk_dump(JSONRPCError(jsonrpc="2.0", id=message.id, error=error))
-            await send_response(send, http_status(error.code), payload)
-            return
+            return http_status(error.code), payload
         try:
-            payload = encode_response(message.id, result)
+            return 200, encode_response(message.id, result)
         except TypeError:
-            # A custom method's result with values orjson cannot write: the SDK's own JSON mode dump.
-            payload = _sdk_dump(JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result))
-        await send_response(send, 200, payload)
+            # A custom method's result with values orjson cannot write: the SDK's own JSON dump.
+            return 200, _sdk_dump(JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result))
+
+    async def _serve_deferred(
+        self, message: Any, exchange: _DeferredStreamContext, lifespan_state: Any, receive: Any, send: Any
+    ) -> None:
+        """The SDK's SSE-mode exchange (`handle_modern_request`), step for step: the handler runs as
+        a sibling task; if it finishes within `SSE_PING_INTERVAL` without emitting, the reply is
+        plain JSON with its mapped status; on its first notification, or when the window elapses,
+        the response commits to `text/event-stream`: every notification is a frame, every silent
+        interval a `: ping` comment, the reply the last frame (status 200 whatever the outcome).
+        A client disconnect cancels the handler."""
+        # The disconnect watch reads `receive` while the handler runs: take the replayed body into
+        # the Request's cache first, so a tool's `await request.body()` does not wait on the socket.
+        await exchange.message_metadata.request_context.body()
+        send_ch, recv_ch = anyio.create_memory_object_stream[bytes](0)
+        exchange.sink = send_ch
+        outcome: list[tuple[int, bytes]] = []
+
+        async def run_handler() -> None:
+            async with send_ch:
+                outcome.append(await self._outcome(message, exchange, lifespan_state))
+
+        async def watch_disconnect(cancel_scope: anyio.CancelScope) -> None:
+            while (await receive()).get("type") != "http.disconnect":
+                pass
+            cancel_scope.cancel()
+
+        async with recv_ch, anyio.create_task_group() as tg:
+            tg.start_soon(run_handler)
+            tg.start_soon(watch_disconnect, tg.cancel_scope)
+            event: bytes | None = None
+            done = False
+            with anyio.move_on_after(SSE_PING_INTERVAL):
+                try:
+                    event = await recv_ch.receive()
+                except anyio.EndOfStream:
+                    done = True
+            if done:
+                await send_response(send, *outcome[0])
+            else:
+                await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+                while not done:
+                    await send({"type": "http.response.body", "body": event or _SSE_PING, "more_body": True})
+                    event = None
+                    with anyio.move_on_after(SSE_PING_INTERVAL):
+                        try:
+                            event = await recv_ch.receive()
+                        except anyio.EndOfStream:
+                            done = True
+                await send({"type": "http.response.body", "body": _frame(outcome[0][1]), "more_body": False})
+            tg.cancel_scope.cancel()
 
     def _traced(self) -> bool:
         if self.trace is not None:
@@ -444,7 +732,7 @@ class _FastPath:
     # -- Mcp-Param-* -----------------------------------------------------------------------------
 
     async def _param_rejection(
-        self, message: Any, params: Mapping[str, Any], raw_headers: Any, exchange: Any, lifespan_state: Any
+        self, message: Any, params: Mapping[str, Any], raw_headers: Any, request: Request, lifespan_state: Any
     ) -> Rejection | None:
         lowlevel = self.lowlevel
         if lowlevel.get_tool_input_schema is None and lowlevel.get_request_handler("tools/list") is None:
@@ -459,7 +747,7 @@ class _FastPath:
             return None
         if not arguments and not any(key.startswith(b"mcp-param-") for key, _ in raw_headers):
             return None
-        schema = await self.schemas.schema(self, name, (message, exchange, lifespan_state))
+        schema = await self.schemas.schema(self, name, (message, request, lifespan_state))
         if schema is None or not self.schemas.declared(name, schema):
             return None
         try:
@@ -471,7 +759,13 @@ class _FastPath:
     async def list_schema(self, name: str, exchange: Any, into: dict[str, Any] | None) -> Any:
         """`name`'s inputSchema from the server's own `tools/list` handler (the SDK's fallback when
         there is no `get_tool_input_schema`); fail-open. `into` collects every listed schema."""
-        message, dctx, lifespan_state = exchange
+        message, request, lifespan_state = exchange
+        # The SDK's own listing context: no progress token, no sink (what the listing emits is dropped).
+        dctx = _ExchangeContext(
+            TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers),
+            message.id,
+            ServerMessageMetadata(request_context=request),
+        )
         meta: dict[str, Any] = {
             PROTOCOL_VERSION_META_KEY: message.protocol_version,
             CLIENT_CAPABILITIES_META_KEY: message.client_capabilities,
@@ -529,7 +823,7 @@ def fast_http_app(
     gate: Any = None,
     replay: Any = None,
     max_skew_s: float = 60,
-    json_response: bool = True,
+    json_response: bool = False,
     security: TransportSecuritySettings | None = None,
     path: str = "/mcp",
     host: str = "127.0.0.1",
@@ -546,7 +840,8 @@ def fast_http_app(
     - `gate`: a `Gate` (JWT / signed envelope / scope policy) run on every stateless-era POST;
       `replay`: a replay cache for signed requests (`MemoryReplayCache`, `RedisReplayCache`), with
       `max_skew_s` the envelope verifier's window (entries live 2 × `max_skew_s`).
-    - `json_response`, `path` (`streamable_http_path`), `host`, `max_request_body_size` and
+    - `json_response` (default False, the SDK's: SSE responses, see the module docstring),
+      `path` (`streamable_http_path`), `host`, `max_request_body_size` and
       `security` (`transport_security`) are the SDK's `streamable_http_app` options, shared by both
       paths; any other SDK option (`stateless_http`, `event_store`, `session_idle_timeout`, …, and
       for a lowlevel `Server` `auth` / `token_verifier`) goes through `**sdk_options`.
@@ -570,6 +865,15 @@ def fast_http_app(
     path = sdk_options.pop("streamable_http_path", path)
     security = sdk_options.pop("transport_security", security)
     lowlevel = _lowlevel(server)
+    envelope = getattr(gate, "envelope", None)
+    if envelope is not None:
+        # DESIGN §6: servers that verify signed envelopes say so in `server/discover`.
+        lowlevel.extensions[SIGNED_ENVELOPE_EXTENSION] = {
+            "algorithms": ["hmac-sha256", "ed25519"],
+            "maxSkewMs": int(envelope.max_skew_s * 1000),
+            "required": bool(gate.require_envelope),
+            **({"audience": envelope.audience} if envelope.audience else {}),
+        }
     settings = _security_settings(security, host)
     starlette_app = server.streamable_http_app(
         streamable_http_path=path,
