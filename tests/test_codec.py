@@ -485,3 +485,12 @@ def test_param_headers_float_rendering(backend):
 )
 def test_invalid_declarations_validate_nothing(backend, schema):
     assert backend.check_param_headers(schema, {"a": "x"}, {"Mcp-Param-A": "y"}) is None
+
+
+def test_supported_versions_none_means_the_default(backend):
+    assert backend.decode(body(request()), supported_versions=None).protocol_version == V
+
+
+def test_non_object_body_is_refused_before_headers_are_read(backend):
+    r = rejected(backend, b"[1]", [(1, 2)])
+    assert r.code == -32600

@@ -117,6 +117,11 @@ def test_raw_header_pairs_are_accepted(backend, gate, signer, token_key):
     assert gate.admit(body, pairs, now=NOW).principal.subject == "alice"
 
 
+def test_header_pairs_from_a_one_shot_iterator(backend, gate, signer, token_key):
+    body, headers = signed(backend, signer, message(), token(backend, token_key))
+    assert gate.admit(body, iter(list(headers.items())), now=NOW).principal.subject == "alice"
+
+
 def test_notification_passes_through(backend, gate):
     body = orjson.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"_meta": META}})
     admitted = gate.admit(body, {"MCP-Protocol-Version": "2026-07-28"}, now=NOW)

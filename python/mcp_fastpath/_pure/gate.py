@@ -7,6 +7,7 @@ decode (+ ladder) → bearer token (`Authorization: Bearer <t>`, else `_meta["de
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import Rejection, Unauthenticated
@@ -119,6 +120,9 @@ class Gate:
     def admit(self, body: bytes, headers: Any = None, *, now: float | None = None) -> Admitted:
         """Decode and verify one POST body. Raises `Rejection` (decode), `Unauthenticated`,
         `Forbidden`; every rejection after decoding carries the request id."""
+        if isinstance(headers, Iterator):
+            # Read twice below (routing headers, then the token): a one-shot iterator is read once.
+            headers = list(headers)
         message = decode(body, headers, limits=self._limits, supported_versions=self._supported)
         if isinstance(message, Notification):
             return Admitted(message, None, None)

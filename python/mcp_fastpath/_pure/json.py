@@ -56,7 +56,8 @@ def _check_depth(tree: Any, max_depth: int) -> None:
 
 
 def _check_duplicate_keys(body: bytes, tree: Any) -> None:
-    if b"\\u" not in body:
+    # (`b"\\" not in body` first: a one-byte search is far cheaper than a two-byte one.)
+    if b"\\" not in body or b"\\u" not in body:
         # Colons live only after keys and inside strings, and without `\u` escapes a string holds
         # exactly as many colon bytes in the body as in orjson's re-serialisation. A dropped
         # duplicate member takes at least its own colon with it, so equal counts mean no duplicate.

@@ -27,6 +27,7 @@ CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 
 # JSON-RPC ids travel as int64 everywhere else in the ecosystem; a bigger one is refused rather
 # than risk two components reading different ids (the SDK accepts any Python int).
+DEFAULT_VERSIONS = ("2026-07-28",)
 _ID_MIN = -(2**63)
 _ID_MAX = 2**63 - 1
 
@@ -73,7 +74,7 @@ def decode(
     headers: Any = None,
     *,
     limits: Limits | None = None,
-    supported_versions: tuple[str, ...] | list[str] = ("2026-07-28",),
+    supported_versions: tuple[str, ...] | list[str] | None = ("2026-07-28",),
 ) -> Request | Notification | Response | ErrorResponse:
     """Decode and validate one message. Raises `Rejection` for anything not served (see DESIGN §5).
 
@@ -81,7 +82,7 @@ def decode(
     means "an HTTP POST to a server": a posted response is then refused. `headers=None` (stdio,
     queues, a client reading replies) skips the header rung and lets responses through.
     """
-    supported = tuple(supported_versions)
+    supported = tuple(supported_versions) if supported_versions is not None else DEFAULT_VERSIONS
     message = _read_body(body, limits or DEFAULT_LIMITS)
     if type(message) is not dict:
         raise _shape(message)

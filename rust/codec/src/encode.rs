@@ -38,24 +38,17 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Append a finite float as orjson writes it: fixed notation for decimal exponents -7 < e < 16
+/// Append a finite float as orjson writes it: fixed notation for decimal exponents -6 < e < 16
 /// (with `.0` when integral), else `d.ddde±x`. Non-finite floats are the caller's error.
 pub fn write_f64(out: &mut Vec<u8>, f: f64) {
     debug_assert!(f.is_finite());
-    let sci = format!("{f:e}");
-    let (negative, sci) = match sci.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, sci.as_str()),
-    };
-    let (mantissa, exponent) = sci.split_once('e').expect("LowerExp always has an exponent");
-    let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
-    let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
-    if negative {
+    let (digits, exponent) = shortest_digits(f);
+    if f.is_sign_negative() {
         out.push(b'-');
     }
     if f == 0.0 {
         out.extend_from_slice(b"0.0");
-    } else if !(-7 < exponent && exponent < 16) {
+    } else if !(-6 < exponent && exponent < 16) {
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');
@@ -78,6 +71,25 @@ pub fn write_f64(out: &mut Vec<u8>, f: f64) {
             out.extend_from_slice(&digits[point..]);
         }
     }
+}
+
+/// The shortest round-trip significant digits of `|f|` (ties to even, like orjson's ryu) and the
+/// decimal exponent `e` of the first one (`|f| = d.ddd × 10^e`). `f` is finite and not zero.
+fn shortest_digits(f: f64) -> (Vec<u8>, i32) {
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(f.abs());
+    let (mantissa, exponent) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().expect("ryu writes a decimal exponent")),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = int_part.bytes().chain(frac_part.bytes());
+    let leading = all.clone().take_while(|&d| d == b'0').count();
+    let mut digits: Vec<u8> = all.skip(leading).collect();
+    while digits.len() > 1 && digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    (digits, exponent + int_part.len() as i32 - leading as i32 - 1)
 }
 
 /// Append a `Value` as compact JSON.
@@ -137,12 +149,18 @@ mod tests {
             (1.2345678901234568e17, "1.2345678901234568e+17"),
             (0.0001, "0.0001"),
             (0.00001, "0.00001"),
+            (9.99e-6, "9.99e-6"),
+            (1e-6, "1e-6"),
+            (-3.9e-6, "-3.9e-6"),
             (1.5e-7, "1.5e-7"),
             (1e-7, "1e-7"),
             (-2.5e300, "-2.5e+300"),
             (5e-324, "5e-324"),
             (123456789.0, "123456789.0"),
             (100.0, "100.0"),
+            // A tie between two shortest forms goes to the even digit, as in orjson.
+            (-731930604835989.2, "-731930604835989.2"),
+            (-33714033845255.812, "-33714033845255.812"),
         ];
         for (f, want) in cases {
             assert_eq!(float(f), want);

@@ -1,7 +1,7 @@
 //! Strict JSON parser (RFC 8259).
 //!
 //! Acceptance contract: on any byte input, [`parse`] accepts exactly what `orjson.loads(bytes)`
-//! (orjson 3.x) accepts and yields the same values, except for four deliberate extra
+//! (orjson 3.x) accepts and yields the same values, except for three deliberate extra
 //! rejections:
 //!
 //! * a duplicate key in any object ([`ParseErrorKind::DuplicateKey`]) — orjson silently keeps
@@ -10,8 +10,10 @@
 //!   limit is 1024 levels, so any `max_depth <= 1024` only ever rejects more;
 //! * a string (key or value) whose decoded UTF-8 length exceeds
 //!   [`ParseLimits::max_string_bytes`] ([`ParseErrorKind::StringTooLong`]);
-//! * an integer literal (no `.`, `e` or `E`) outside `[i64::MIN, u64::MAX]`
-//!   ([`ParseErrorKind::NumberOutOfRange`]) — orjson silently turns those into floats.
+//!
+//! and one deliberate agreement: an integer literal outside `[i64::MIN, u64::MAX]` is read as the
+//! nearest double, as orjson (and JavaScript) read it; only one that overflows to infinity is
+//! refused ([`ParseErrorKind::NumberOutOfRange`]).
 //!
 //! The orjson behaviour matched here: whitespace is exactly space, `\t`, `\n` and `\r`; a UTF-8
 //! byte-order mark is rejected; the whole input must be valid UTF-8 (no overlong forms, no
@@ -23,9 +25,10 @@
 //! infinity is an error and an underflow gives (signed) zero; `NaN`/`Infinity` are rejected;
 //! nothing but whitespace may follow the value; empty or whitespace-only input is an error.
 //!
-//! The parser is iterative (an explicit stack, no recursion), makes one pass over the bytes,
-//! borrows every string that holds no escape, and allocates each array and object exactly once
-//! at its final size.
+//! The parser is iterative (an explicit stack, no recursion, so any depth is a clean error), makes
+//! one pass over the bytes (plain string bytes eight at a time), borrows every string that holds
+//! no escape, and allocates each array and object exactly once at its final size; the stacks it
+//! collects them on are kept per thread between parses.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -60,7 +63,8 @@ pub enum ParseErrorKind {
     LoneSurrogate,
     /// A malformed number (leading zero, missing digits, ...).
     NumberInvalid,
-    /// An integer literal outside `[i64::MIN, u64::MAX]`, or a float literal that overflows `f64`.
+    /// A number that overflows `f64` (an integer beyond 64 bits is read as a double, like
+    /// orjson; only one beyond ±1.8e308 lands here).
     NumberOutOfRange,
     /// Something other than whitespace after the value.
     TrailingData,
@@ -105,12 +109,67 @@ impl std::error::Error for ParseError {}
 
 /// Parse one JSON document: exactly one value, optionally surrounded by whitespace.
 pub fn parse<'a>(input: &'a [u8], limits: &ParseLimits) -> Result<Value<'a>, ParseError> {
-    Parser {
+    // (`try_with`: a parse from a thread-local destructor just goes without.)
+    let mut scratch = SCRATCH
+        .try_with(|cell| cell.take())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    // SAFETY: the stored vectors are empty, and `Value<'static>` and `Value<'a>` (with the
+    // tuples around them) differ only in a lifetime, so they have one layout.
+    let mut items: Vec<Value<'a>> = unsafe { recast(std::mem::take(&mut scratch.items)) };
+    let mut members: Vec<(Cow<'a, str>, Value<'a>)> =
+        unsafe { recast(std::mem::take(&mut scratch.members)) };
+    let parser = Parser {
         input,
         pos: 0,
         limits: *limits,
+    };
+    let result = parser.parse_document(&mut scratch.frames, &mut items, &mut members);
+    // Keep the stacks' memory for the next parse on this thread (unless one body made them
+    // huge): it spares a large body the regrowth, and the allocator the page faults.
+    items.clear();
+    members.clear();
+    scratch.frames.clear();
+    if items.capacity() <= MAX_KEPT_SCRATCH
+        && members.capacity() <= MAX_KEPT_SCRATCH
+        && scratch.frames.capacity() <= MAX_KEPT_SCRATCH
+    {
+        // SAFETY: as above; both vectors are empty again.
+        scratch.items = unsafe { recast(items) };
+        scratch.members = unsafe { recast(members) };
+        let _ = SCRATCH.try_with(|cell| cell.set(Some(scratch)));
     }
-    .parse_document()
+    result
+}
+
+/// Scratch stacks kept per thread between parses; empty whenever stored.
+#[derive(Default)]
+struct Scratch {
+    frames: Vec<Frame>,
+    items: Vec<Value<'static>>,
+    members: Vec<(Cow<'static, str>, Value<'static>)>,
+}
+
+/// Above this many entries (some 350 KiB in all), a scratch stack is freed rather than kept.
+const MAX_KEPT_SCRATCH: usize = 4096;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+/// Reuse the buffer of an empty vector for a type of the same layout.
+///
+/// # Safety
+/// `A` and `B` must have the same size and alignment (here: types that differ only in
+/// lifetimes).
+unsafe fn recast<A, B>(v: Vec<A>) -> Vec<B> {
+    debug_assert!(v.is_empty());
+    debug_assert_eq!(std::mem::size_of::<A>(), std::mem::size_of::<B>());
+    debug_assert_eq!(std::mem::align_of::<A>(), std::mem::align_of::<B>());
+    let mut v = std::mem::ManuallyDrop::new(v);
+    let capacity = v.capacity();
+    Vec::from_raw_parts(v.as_mut_ptr() as *mut B, 0, capacity)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,12 +178,10 @@ pub fn parse<'a>(input: &'a [u8], limits: &ParseLimits) -> Result<Value<'a>, Par
 const LINEAR_DUP_MAX: usize = 12;
 
 /// One open array or object.
-struct Frame<'a> {
+struct Frame {
     /// Where this container's items start in the shared scratch stack.
     start: usize,
     is_object: bool,
-    /// The key whose value is being parsed (objects only).
-    key: Cow<'a, str>,
     /// Duplicate-key index, built once an object grows past `LINEAR_DUP_MAX` members.
     keys: Option<Box<KeyTable>>,
 }
@@ -143,6 +200,21 @@ fn err<T>(kind: ParseErrorKind, offset: usize) -> Result<T, ParseError> {
 #[inline(always)]
 fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// `vec.push(make())`, with the value made only once there is room: built after any call that
+/// grows the vector, it is written straight into place instead of through a stack copy.
+#[inline(always)]
+fn push_with<T>(vec: &mut Vec<T>, make: impl FnOnce() -> T) {
+    if vec.len() == vec.capacity() {
+        vec.reserve(1);
+    }
+    let len = vec.len();
+    // SAFETY: there is room for one more item at `len`.
+    unsafe {
+        ptr::write(vec.as_mut_ptr().add(len), make());
+        vec.set_len(len + 1);
+    }
 }
 
 /// Move the last `scratch.len() - start` items of `scratch` into a new vector of exactly that
@@ -188,16 +260,50 @@ impl<'a> Parser<'a> {
         err(ParseErrorKind::Eof, self.input.len())
     }
 
-    fn parse_document(mut self) -> Result<Value<'a>, ParseError> {
-        let mut frames: Vec<Frame<'a>> = Vec::new();
-        let mut items: Vec<Value<'a>> = Vec::new();
-        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
+    /// `frames` holds the open containers; `items` the items of the open arrays and `members`
+    /// the members of the open objects, innermost last, where an object's last member holds a
+    /// placeholder value while its real value is being parsed. All three start empty.
+    fn parse_document(
+        mut self,
+        frames: &mut Vec<Frame>,
+        items: &mut Vec<Value<'a>>,
+        members: &mut Vec<(Cow<'a, str>, Value<'a>)>,
+    ) -> Result<Value<'a>, ParseError> {
+        // Put a finished value where it belongs: the document (then finish), the open object's
+        // last member (replacing its `Null` placeholder) or the open array. Writing it straight
+        // to its place, rather than through a variable, keeps the hot path free of copies.
+        macro_rules! place {
+            ($value:expr) => {{
+                match frames.last() {
+                    None => return self.finish($value),
+                    Some(frame) if frame.is_object => {
+                        if let Some(last) = members.last_mut() {
+                            // SAFETY: overwrites the `Null` placeholder, which owns nothing.
+                            unsafe { ptr::write(&mut last.1, $value) };
+                        }
+                    }
+                    Some(_) => push_with(items, || $value),
+                }
+            }};
+        }
 
         'value: loop {
-            let c = self.peek()?;
-            let mut value = match c {
-                b'"' => Value::Str(self.parse_string()?),
-                b'-' | b'0'..=b'9' => self.parse_number()?,
+            match self.peek()? {
+                b'"' => match self.plain_string() {
+                    Ok(s) => place!(Value::Str(Cow::Borrowed(s))),
+                    Err(i) => {
+                        let s = self.string_rest(i)?;
+                        place!(Value::Str(s));
+                    }
+                },
+                b'-' | b'0'..=b'9' => {
+                    // Match on the small `Number` so that the `Value` is built in its place.
+                    match self.parse_number()? {
+                        Number::Int(i) => place!(Value::Int(i)),
+                        Number::UInt(u) => place!(Value::UInt(u)),
+                        Number::Float(f) => place!(Value::Float(f)),
+                    }
+                }
                 b'{' => {
                     if frames.len() >= self.limits.max_depth {
                         return err(ParseErrorKind::TooDeep, self.pos);
@@ -206,16 +312,22 @@ impl<'a> Parser<'a> {
                     match self.peek()? {
                         b'}' => {
                             self.pos += 1;
-                            Value::Object(Vec::new())
+                            place!(Value::Object(Vec::new()));
                         }
                         b'"' => {
-                            let key = self.parse_key()?;
                             frames.push(Frame {
                                 start: members.len(),
                                 is_object: true,
-                                key,
                                 keys: None,
                             });
+                            match self.plain_string() {
+                                Ok(key) => push_with(members, || (Cow::Borrowed(key), Value::Null)),
+                                Err(i) => {
+                                    let key = self.string_rest(i)?;
+                                    push_with(members, || (key, Value::Null));
+                                }
+                            }
+                            self.colon()?;
                             continue 'value;
                         }
                         _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
@@ -228,12 +340,11 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     if self.peek()? == b']' {
                         self.pos += 1;
-                        Value::Array(Vec::new())
+                        place!(Value::Array(Vec::new()));
                     } else {
                         frames.push(Frame {
                             start: items.len(),
                             is_object: false,
-                            key: Cow::Borrowed(""),
                             keys: None,
                         });
                         continue 'value;
@@ -241,30 +352,26 @@ impl<'a> Parser<'a> {
                 }
                 b't' => {
                     self.literal(b"true")?;
-                    Value::Bool(true)
+                    place!(Value::Bool(true));
                 }
                 b'f' => {
                     self.literal(b"false")?;
-                    Value::Bool(false)
+                    place!(Value::Bool(false));
                 }
                 b'n' => {
                     self.literal(b"null")?;
-                    Value::Null
+                    place!(Value::Null);
                 }
                 _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
-            };
+            }
 
-            // Attach the finished `value` to its container, closing containers as they end.
+            // After a value inside a container: a separator, or the end of the container (which
+            // is itself a finished value).
             loop {
                 let Some(frame) = frames.last_mut() else {
-                    self.skip_ws();
-                    if self.pos != self.input.len() {
-                        return err(ParseErrorKind::TrailingData, self.pos);
-                    }
-                    return Ok(value);
+                    unreachable!("a value at the top level finishes the document");
                 };
                 if frame.is_object {
-                    members.push((std::mem::take(&mut frame.key), value));
                     match self.peek()? {
                         b',' => {
                             self.pos += 1;
@@ -272,24 +379,41 @@ impl<'a> Parser<'a> {
                                 return err(ParseErrorKind::UnexpectedChar, self.pos);
                             }
                             let key_at = self.pos;
-                            let key = self.parse_key()?;
-                            let siblings = &members[frame.start..];
-                            if is_duplicate(siblings, &mut frame.keys, &key) {
-                                return err(ParseErrorKind::DuplicateKey(key.into_owned()), key_at);
+                            match self.plain_string() {
+                                Ok(key) => {
+                                    if is_duplicate(&members[frame.start..], &mut frame.keys, key) {
+                                        return err(
+                                            ParseErrorKind::DuplicateKey(key.into()),
+                                            key_at,
+                                        );
+                                    }
+                                    push_with(members, || (Cow::Borrowed(key), Value::Null));
+                                }
+                                Err(i) => {
+                                    let key = self.string_rest(i)?;
+                                    if is_duplicate(&members[frame.start..], &mut frame.keys, &key)
+                                    {
+                                        return err(
+                                            ParseErrorKind::DuplicateKey(key.into_owned()),
+                                            key_at,
+                                        );
+                                    }
+                                    push_with(members, || (key, Value::Null));
+                                }
                             }
-                            frame.key = key;
+                            self.colon()?;
                             continue 'value;
                         }
                         b'}' => {
                             self.pos += 1;
                             let start = frame.start;
                             frames.pop();
-                            value = Value::Object(take_tail(&mut members, start));
+                            let object = take_tail(members, start);
+                            place!(Value::Object(object));
                         }
                         _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
                     }
                 } else {
-                    items.push(value);
                     match self.peek()? {
                         b',' => {
                             self.pos += 1;
@@ -299,7 +423,8 @@ impl<'a> Parser<'a> {
                             self.pos += 1;
                             let start = frame.start;
                             frames.pop();
-                            value = Value::Array(take_tail(&mut items, start));
+                            let array = take_tail(items, start);
+                            place!(Value::Array(array));
                         }
                         _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
                     }
@@ -308,15 +433,23 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A key at `self.pos` (which holds `"`), then whitespace and the `:`.
-    #[inline]
-    fn parse_key(&mut self) -> Result<Cow<'a, str>, ParseError> {
-        let key = self.parse_string()?;
+    /// The document's value is complete: only whitespace may follow.
+    fn finish(mut self, value: Value<'a>) -> Result<Value<'a>, ParseError> {
+        self.skip_ws();
+        if self.pos != self.input.len() {
+            return err(ParseErrorKind::TrailingData, self.pos);
+        }
+        Ok(value)
+    }
+
+    /// The `:` after a key.
+    #[inline(always)]
+    fn colon(&mut self) -> Result<(), ParseError> {
         if self.peek()? != b':' {
             return err(ParseErrorKind::UnexpectedChar, self.pos);
         }
         self.pos += 1;
-        Ok(key)
+        Ok(())
     }
 
     fn literal(&mut self, lit: &'static [u8]) -> Result<(), ParseError> {
@@ -337,15 +470,29 @@ impl<'a> Parser<'a> {
 
     // --- strings ------------------------------------------------------------------------------
 
-    /// A string at `self.pos` (which holds `"`).
-    #[inline]
-    fn parse_string(&mut self) -> Result<Cow<'a, str>, ParseError> {
+    /// The common string at `self.pos` (which holds `"`): ASCII without escapes and within the
+    /// length limit. Returns it and moves past it; otherwise stays and returns where the scan
+    /// stopped, for `string_rest`. (Two registers, so the hot path never goes through memory.)
+    #[inline(always)]
+    fn plain_string(&mut self) -> Result<&'a str, usize> {
+        let input = self.input;
+        let start = self.pos + 1;
+        let i = scan_plain(input, start);
+        if input.get(i) == Some(&b'"') && i - start <= self.limits.max_string_bytes {
+            self.pos = i + 1;
+            // SAFETY: every byte in `start..i` is ASCII.
+            return Ok(unsafe { std::str::from_utf8_unchecked(&input[start..i]) });
+        }
+        Err(i)
+    }
+
+    /// Any string at `self.pos` (which holds `"`), after `plain_string` stopped at `i`.
+    #[inline(never)]
+    fn string_rest(&mut self, mut i: usize) -> Result<Cow<'a, str>, ParseError> {
         let input = self.input;
         let open = self.pos;
         let start = open + 1;
-        let mut i = start;
         loop {
-            i = scan_plain(input, i);
             let Some(&c) = input.get(i) else {
                 return err(ParseErrorKind::Eof, input.len());
             };
@@ -364,12 +511,17 @@ impl<'a> Parser<'a> {
                 0x00..=0x1f => return err(ParseErrorKind::ControlInString, i),
                 _ => i = utf8_sequence_end(input, i)?,
             }
+            i = scan_plain(input, i);
         }
     }
 
     /// The rest of a string that holds escapes; `i` is at the first backslash.
     #[cold]
-    fn parse_string_escaped(&mut self, open: usize, mut i: usize) -> Result<Cow<'a, str>, ParseError> {
+    fn parse_string_escaped(
+        &mut self,
+        open: usize,
+        mut i: usize,
+    ) -> Result<Cow<'a, str>, ParseError> {
         let input = self.input;
         let start = open + 1;
         let mut buf: Vec<u8> = Vec::with_capacity(i - start + 16);
@@ -448,7 +600,7 @@ impl<'a> Parser<'a> {
 
     /// A number at `self.pos` (which holds `-` or a digit).
     #[inline]
-    fn parse_number(&mut self) -> Result<Value<'a>, ParseError> {
+    fn parse_number(&mut self) -> Result<Number, ParseError> {
         let input = self.input;
         let start = self.pos;
         let mut i = start;
@@ -484,7 +636,10 @@ impl<'a> Parser<'a> {
                         break;
                     }
                     if !overflow {
-                        match mantissa.checked_mul(10).and_then(|m| m.checked_add(d as u64)) {
+                        match mantissa
+                            .checked_mul(10)
+                            .and_then(|m| m.checked_add(d as u64))
+                        {
                             Some(m) => mantissa = m,
                             None => overflow = true,
                         }
@@ -512,7 +667,10 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 if !overflow {
-                    match mantissa.checked_mul(10).and_then(|m| m.checked_add(d as u64)) {
+                    match mantissa
+                        .checked_mul(10)
+                        .and_then(|m| m.checked_add(d as u64))
+                    {
                         Some(m) => {
                             mantissa = m;
                             scale += 1;
@@ -559,21 +717,18 @@ impl<'a> Parser<'a> {
         }
         self.pos = i;
 
-        if !is_float {
-            if overflow {
-                return err(ParseErrorKind::NumberOutOfRange, start);
+        // An integer beyond [i64::MIN, u64::MAX] is read as the nearest double, like orjson
+        // (and JavaScript) do: it falls through to the float path below.
+        if !is_float && !overflow {
+            if !negative && mantissa <= i64::MAX as u64 {
+                return Ok(Number::Int(mantissa as i64));
             }
-            return if negative {
-                if mantissa > 1u64 << 63 {
-                    err(ParseErrorKind::NumberOutOfRange, start)
-                } else {
-                    Ok(Value::Int((mantissa as i64).wrapping_neg()))
-                }
-            } else if mantissa <= i64::MAX as u64 {
-                Ok(Value::Int(mantissa as i64))
-            } else {
-                Ok(Value::UInt(mantissa))
-            };
+            if !negative {
+                return Ok(Number::UInt(mantissa));
+            }
+            if mantissa <= 1u64 << 63 {
+                return Ok(Number::Int((mantissa as i64).wrapping_neg()));
+            }
         }
 
         // Exact fast path: the mantissa and the power of ten are both exact doubles, so one
@@ -586,15 +741,22 @@ impl<'a> Parser<'a> {
             } else {
                 m * POW10[e10 as usize]
             };
-            return Ok(Value::Float(if negative { -f } else { f }));
+            return Ok(Number::Float(if negative { -f } else { f }));
         }
         // SAFETY: `start..i` matched the number grammar above, which is ASCII.
         let text = unsafe { std::str::from_utf8_unchecked(&input[start..i]) };
         match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+            Ok(f) if f.is_finite() => Ok(Number::Float(f)),
             _ => err(ParseErrorKind::NumberOutOfRange, start),
         }
     }
+}
+
+/// A parsed number, before it becomes a `Value`.
+enum Number {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
 }
 
 const POW10: [f64; 23] = [
@@ -707,7 +869,11 @@ fn hex4(input: &[u8], at: usize) -> Result<u32, ParseError> {
 /// objects are scanned; large ones get a hash index in `table`, which also records `key` as
 /// member number `siblings.len()`.
 #[inline]
-fn is_duplicate(siblings: &[(Cow<'_, str>, Value<'_>)], table: &mut Option<Box<KeyTable>>, key: &str) -> bool {
+fn is_duplicate(
+    siblings: &[(Cow<'_, str>, Value<'_>)],
+    table: &mut Option<Box<KeyTable>>,
+    key: &str,
+) -> bool {
     if let Some(t) = table {
         return t.find_or_insert(siblings, key);
     }
@@ -722,7 +888,8 @@ fn is_duplicate(siblings: &[(Cow<'_, str>, Value<'_>)], table: &mut Option<Box<K
 }
 
 /// Open-addressing set of member indices, keyed by a per-process seeded hash of the key.
-/// A slot is `(hash >> 32) << 32 | (index + 1)`, zero when empty.
+/// A slot is `tag << 32 | (index + 1)`, zero when empty, where `tag` is the high half of the
+/// hash and also picks the home slot, so that growing the table never rehashes a key.
 struct KeyTable {
     slots: Vec<u64>,
     len: usize,
@@ -730,43 +897,48 @@ struct KeyTable {
 
 impl KeyTable {
     fn new(siblings: &[(Cow<'_, str>, Value<'_>)]) -> KeyTable {
+        let capacity = (siblings.len() * 4).next_power_of_two();
         let mut t = KeyTable {
-            slots: Vec::new(),
+            slots: vec![0; capacity],
             len: 0,
         };
-        t.rebuild(siblings, (siblings.len() * 4).next_power_of_two());
+        for (index, (k, _)) in siblings.iter().enumerate() {
+            // Siblings are distinct: each was checked on the way in.
+            t.place(((hash_key(k.as_bytes()) >> 32) << 32) | (index as u64 + 1));
+        }
         t
     }
 
-    fn rebuild(&mut self, siblings: &[(Cow<'_, str>, Value<'_>)], capacity: usize) {
-        self.slots.clear();
-        self.slots.resize(capacity, 0);
-        self.len = 0;
-        for (index, (k, _)) in siblings.iter().enumerate() {
-            // Siblings are distinct (each was checked on the way in).
-            self.insert_at(hash_key(k.as_bytes()), index);
-        }
-    }
-
     #[inline]
-    fn insert_at(&mut self, h: u64, index: usize) {
+    fn place(&mut self, slot: u64) {
         let mask = self.slots.len() - 1;
-        let mut s = h as usize & mask;
+        let mut s = (slot >> 32) as usize & mask;
         while self.slots[s] != 0 {
             s = (s + 1) & mask;
         }
-        self.slots[s] = (h & 0xffff_ffff_0000_0000) | (index as u64 + 1);
+        self.slots[s] = slot;
         self.len += 1;
     }
 
+    fn grow(&mut self) {
+        let doubled = vec![0; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        self.len = 0;
+        for slot in old {
+            if slot != 0 {
+                self.place(slot);
+            }
+        }
+    }
+
+    /// Whether `key` is among `siblings`; if not, record it as member `siblings.len()`.
     fn find_or_insert(&mut self, siblings: &[(Cow<'_, str>, Value<'_>)], key: &str) -> bool {
         if (self.len + 1) * 2 > self.slots.len() {
-            self.rebuild(siblings, self.slots.len() * 2);
+            self.grow();
         }
-        let h = hash_key(key.as_bytes());
-        let tag = h & 0xffff_ffff_0000_0000;
+        let tag = (hash_key(key.as_bytes()) >> 32) << 32;
         let mask = self.slots.len() - 1;
-        let mut s = h as usize & mask;
+        let mut s = (tag >> 32) as usize & mask;
         loop {
             let slot = self.slots[s];
             if slot == 0 {
@@ -805,23 +977,41 @@ fn seeds() -> (u64, u64) {
     })
 }
 
+#[inline(always)]
+fn read_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+#[inline(always)]
+fn read_u32(b: &[u8], at: usize) -> u64 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as u64
+}
+
+/// A seeded folded-multiply hash. Keys are compared in full on a tag match, so the hash only
+/// has to spread keys well and be unpredictable without the seeds.
 #[inline]
 fn hash_key(bytes: &[u8]) -> u64 {
     const K0: u64 = 0x9e37_79b9_7f4a_7c15;
     const K1: u64 = 0xa076_1d64_78bd_642f;
     let (s0, s1) = seeds();
-    let mut h = s0 ^ (bytes.len() as u64).wrapping_mul(K0);
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().unwrap());
-        h = fold_mul(h ^ w, s1);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut tail = [0u8; 8];
-        tail[..rest.len()].copy_from_slice(rest);
-        h = fold_mul(h ^ u64::from_le_bytes(tail), s1 ^ K1);
-    }
+    let n = bytes.len();
+    let mut h = s0 ^ (n as u64).wrapping_mul(K0);
+    // Whole words, then the last (possibly overlapping) word; short keys read without copying.
+    let last = if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            h = fold_mul(h ^ read_u64(bytes, at), s1);
+            at += 8;
+        }
+        read_u64(bytes, n - 8)
+    } else if n >= 4 {
+        read_u32(bytes, 0) | (read_u32(bytes, n - 4) << 32)
+    } else if n > 0 {
+        bytes[0] as u64 | ((bytes[n / 2] as u64) << 8) | ((bytes[n - 1] as u64) << 16)
+    } else {
+        0
+    };
+    h = fold_mul(h ^ last, s1 ^ K1);
     fold_mul(h, K0 ^ s1)
 }
 
@@ -902,9 +1092,19 @@ mod tests {
         assert_eq!(ok(b"9223372036854775807"), Value::Int(i64::MAX));
         assert_eq!(ok(b"9223372036854775808"), Value::UInt(1 << 63));
         assert_eq!(ok(b"18446744073709551615"), Value::UInt(u64::MAX));
-        assert_eq!(kind(b"18446744073709551616"), ParseErrorKind::NumberOutOfRange);
-        assert_eq!(kind(b"-9223372036854775809"), ParseErrorKind::NumberOutOfRange);
-        assert_eq!(kind(b"123456789012345678901234567890"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(
+            ok(b"18446744073709551616"),
+            Value::Float(18446744073709551616.0)
+        );
+        assert_eq!(
+            ok(b"-9223372036854775809"),
+            Value::Float(-9223372036854775809.0)
+        );
+        assert_eq!(
+            ok(b"123456789012345678901234567890"),
+            Value::Float(1.2345678901234568e29)
+        );
+        assert_eq!(kind(&[b'9'; 400]), ParseErrorKind::NumberOutOfRange);
         assert_eq!(kind(b"01"), ParseErrorKind::NumberInvalid);
         assert_eq!(kind(b"-01"), ParseErrorKind::NumberInvalid);
         assert_eq!(kind(b"00"), ParseErrorKind::NumberInvalid);
@@ -936,13 +1136,22 @@ mod tests {
         assert_eq!(f(b"4.9e-324"), 5e-324);
         assert_eq!(f(b"1.7976931348623157e308"), f64::MAX);
         assert_eq!(f(b"1.7976931348623158e308"), f64::MAX);
-        assert_eq!(f(b"123456789012345678901234567890.0"), 1.2345678901234568e29);
-        assert_eq!(f(b"0.1111111111111111111111111111111111"), 0.1111111111111111);
+        assert_eq!(
+            f(b"123456789012345678901234567890.0"),
+            1.2345678901234568e29
+        );
+        assert_eq!(
+            f(b"0.1111111111111111111111111111111111"),
+            0.1111111111111111
+        );
         assert_eq!(f(b"9007199254740993.0"), 9007199254740992.0);
         assert_eq!(f(b"2.2250738585072011e-308"), 2.225073858507201e-308);
         assert_eq!(kind(b"1e400"), ParseErrorKind::NumberOutOfRange);
         assert_eq!(kind(b"-1e400"), ParseErrorKind::NumberOutOfRange);
-        assert_eq!(kind(b"1.7976931348623159e308"), ParseErrorKind::NumberOutOfRange);
+        assert_eq!(
+            kind(b"1.7976931348623159e308"),
+            ParseErrorKind::NumberOutOfRange
+        );
         assert_eq!(kind(b"1."), ParseErrorKind::Eof);
         assert_eq!(kind(b"1.e5"), ParseErrorKind::NumberInvalid);
         assert_eq!(kind(b"1e"), ParseErrorKind::Eof);
@@ -963,7 +1172,10 @@ mod tests {
         assert_eq!(ok(br#""\ud834\udd1e""#), s("𝄞"));
         assert_eq!(ok(br#""\udbff\udfff""#), s("\u{10ffff}"));
         assert_eq!(ok(b"\"\x7f\""), s("\x7f"));
-        assert_eq!(ok("\"h\u{e9}llo \u{1f600} \\n w\u{f6}rld\"".as_bytes()), s("h\u{e9}llo \u{1f600} \n w\u{f6}rld"));
+        assert_eq!(
+            ok("\"h\u{e9}llo \u{1f600} \\n w\u{f6}rld\"".as_bytes()),
+            s("h\u{e9}llo \u{1f600} \n w\u{f6}rld")
+        );
         assert_eq!(kind(br#""\x""#), ParseErrorKind::InvalidEscape);
         assert_eq!(kind(br#""\U0041""#), ParseErrorKind::InvalidEscape);
         assert_eq!(kind(br#""\u12G4""#), ParseErrorKind::InvalidEscape);
@@ -994,7 +1206,13 @@ mod tests {
             let mut doc = vec![b'"'];
             doc.extend_from_slice(&text);
             doc.push(b'"');
-            assert_eq!(parse(&doc, &LIMITS).unwrap_err(), ParseError { kind: ParseErrorKind::ControlInString, offset: at + 1 });
+            assert_eq!(
+                parse(&doc, &LIMITS).unwrap_err(),
+                ParseError {
+                    kind: ParseErrorKind::ControlInString,
+                    offset: at + 1
+                }
+            );
         }
     }
 
@@ -1016,19 +1234,35 @@ mod tests {
         }
         assert_eq!(kind(b"\xff"), ParseErrorKind::UnexpectedChar);
         assert_eq!(kind(b"[1]\xff"), ParseErrorKind::TrailingData);
-        assert_eq!(ok(b"\"\xed\x9f\xbf\xf4\x8f\xbf\xbf\xc2\x80\""), s("\u{d7ff}\u{10ffff}\u{80}"));
+        assert_eq!(
+            ok(b"\"\xed\x9f\xbf\xf4\x8f\xbf\xbf\xc2\x80\""),
+            s("\u{d7ff}\u{10ffff}\u{80}")
+        );
     }
 
     #[test]
     fn containers() {
         assert_eq!(ok(b"[]"), Value::Array(vec![]));
         assert_eq!(ok(b"{}"), Value::Object(vec![]));
-        assert_eq!(ok(b" [ 1 , [ ] , { } ] "), Value::Array(vec![Value::Int(1), Value::Array(vec![]), Value::Object(vec![])]));
+        assert_eq!(
+            ok(b" [ 1 , [ ] , { } ] "),
+            Value::Array(vec![
+                Value::Int(1),
+                Value::Array(vec![]),
+                Value::Object(vec![])
+            ])
+        );
         assert_eq!(
             ok(br#"{"b":1,"a":{"c":[true,null]}}"#),
             Value::Object(vec![
                 (Cow::Borrowed("b"), Value::Int(1)),
-                (Cow::Borrowed("a"), Value::Object(vec![(Cow::Borrowed("c"), Value::Array(vec![Value::Bool(true), Value::Null]))])),
+                (
+                    Cow::Borrowed("a"),
+                    Value::Object(vec![(
+                        Cow::Borrowed("c"),
+                        Value::Array(vec![Value::Bool(true), Value::Null])
+                    )])
+                ),
             ])
         );
         assert_eq!(kind(b"[1,]"), ParseErrorKind::UnexpectedChar);
@@ -1050,18 +1284,33 @@ mod tests {
     #[test]
     fn duplicate_keys() {
         let e = parse(br#"{"a":1, "b":2, "a":3}"#, &LIMITS).unwrap_err();
-        assert_eq!(e, ParseError { kind: ParseErrorKind::DuplicateKey("a".into()), offset: 15 });
+        assert_eq!(
+            e,
+            ParseError {
+                kind: ParseErrorKind::DuplicateKey("a".into()),
+                offset: 15
+            }
+        );
         assert_eq!(e.to_string(), "duplicate key \"a\" at byte 15");
         // Duplicates are compared after decoding escapes.
-        assert_eq!(kind(br#"{"a":1,"\u0061":2}"#), ParseErrorKind::DuplicateKey("a".into()));
+        assert_eq!(
+            kind(br#"{"a":1,"\u0061":2}"#),
+            ParseErrorKind::DuplicateKey("a".into())
+        );
         // Only siblings count.
         ok(br#"{"a":{"a":1},"b":{"a":2}}"#);
-        assert_eq!(kind(br#"[{"x":1},{"y":{"z":1,"z":2}}]"#), ParseErrorKind::DuplicateKey("z".into()));
+        assert_eq!(
+            kind(br#"[{"x":1},{"y":{"z":1,"z":2}}]"#),
+            ParseErrorKind::DuplicateKey("z".into())
+        );
         // Large objects use the hash index; check every position of the duplicate.
         for n in [5usize, 13, 14, 40, 1500] {
             let keys: Vec<String> = (0..n).map(|i| format!("key{i}")).collect();
             let body = |extra: Option<&str>| {
-                let mut parts: Vec<String> = keys.iter().map(|k| format!("\"{k}\":{{\"{k}\":[1]}}")).collect();
+                let mut parts: Vec<String> = keys
+                    .iter()
+                    .map(|k| format!("\"{k}\":{{\"{k}\":[1]}}"))
+                    .collect();
                 if let Some(x) = extra {
                     parts.push(format!("\"{x}\":0"));
                 }
@@ -1074,7 +1323,10 @@ mod tests {
             }
             for k in [0, n / 2, n - 1] {
                 let doc = body(Some(&keys[k]));
-                assert_eq!(kind(doc.as_bytes()), ParseErrorKind::DuplicateKey(keys[k].clone()));
+                assert_eq!(
+                    kind(doc.as_bytes()),
+                    ParseErrorKind::DuplicateKey(keys[k].clone())
+                );
             }
             assert!(parse(body(Some("fresh")).as_bytes(), &LIMITS).is_ok());
         }
@@ -1084,7 +1336,13 @@ mod tests {
     fn depth_limit() {
         assert!(parse(&nested(64), &LIMITS).is_ok());
         let e = parse(&nested(65), &LIMITS).unwrap_err();
-        assert_eq!(e, ParseError { kind: ParseErrorKind::TooDeep, offset: 64 });
+        assert_eq!(
+            e,
+            ParseError {
+                kind: ParseErrorKind::TooDeep,
+                offset: 64
+            }
+        );
         assert_eq!(kind(&nested(10_000)), ParseErrorKind::TooDeep);
         let unclosed = vec![b'['; 10_000];
         assert_eq!(kind(&unclosed), ParseErrorKind::TooDeep);
@@ -1092,24 +1350,84 @@ mod tests {
         assert_eq!(kind(objects.as_bytes()), ParseErrorKind::TooDeep);
         let objects = "{\"a\":".repeat(64) + "1" + &"}".repeat(64);
         ok(objects.as_bytes());
-        let zero = ParseLimits { max_depth: 0, ..LIMITS };
+        let zero = ParseLimits {
+            max_depth: 0,
+            ..LIMITS
+        };
         assert!(parse(b"1", &zero).is_ok());
-        assert_eq!(parse(b"[]", &zero).unwrap_err().kind, ParseErrorKind::TooDeep);
-        // Without a tight limit the iterative parser still handles deep input.
-        let deep = ParseLimits { max_depth: usize::MAX, ..LIMITS };
-        assert!(parse(&nested(200_000), &deep).is_ok());
+        assert_eq!(
+            parse(b"[]", &zero).unwrap_err().kind,
+            ParseErrorKind::TooDeep
+        );
+        // The parser itself does not recurse (dropping the tree does, so keep it moderate).
+        let deep = ParseLimits {
+            max_depth: usize::MAX,
+            ..LIMITS
+        };
+        assert!(parse(&nested(3_000), &deep).is_ok());
+        assert_eq!(kind(&[b'['; 1_000_000]), ParseErrorKind::TooDeep);
     }
 
     #[test]
     fn string_limit() {
-        let tight = ParseLimits { max_string_bytes: 3, ..LIMITS };
+        let tight = ParseLimits {
+            max_string_bytes: 3,
+            ..LIMITS
+        };
         assert!(parse(br#"{"abc":"xyz"}"#, &tight).is_ok());
-        assert_eq!(parse(br#""abcd""#, &tight).unwrap_err(), ParseError { kind: ParseErrorKind::StringTooLong, offset: 0 });
-        assert_eq!(parse(br#"{"abcd":1}"#, &tight).unwrap_err().kind, ParseErrorKind::StringTooLong);
+        assert_eq!(
+            parse(br#""abcd""#, &tight).unwrap_err(),
+            ParseError {
+                kind: ParseErrorKind::StringTooLong,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            parse(br#"{"abcd":1}"#, &tight).unwrap_err().kind,
+            ParseErrorKind::StringTooLong
+        );
         // Decoded length counts: six escape bytes make one byte, "é" is two.
         assert!(parse(br#""\u0061\u0062\u0063""#, &tight).is_ok());
-        assert_eq!(parse(br#""\u00e9\u00e9""#, &tight).unwrap_err().kind, ParseErrorKind::StringTooLong);
-        assert_eq!(parse("\"éé\"".as_bytes(), &tight).unwrap_err().kind, ParseErrorKind::StringTooLong);
+        assert_eq!(
+            parse(br#""\u00e9\u00e9""#, &tight).unwrap_err().kind,
+            ParseErrorKind::StringTooLong
+        );
+        assert_eq!(
+            parse("\"éé\"".as_bytes(), &tight).unwrap_err().kind,
+            ParseErrorKind::StringTooLong
+        );
+    }
+
+    #[test]
+    fn scratch_reuse_between_parses() {
+        // A failed parse leaves partial items behind in the per-thread scratch stacks; the
+        // next parse must not see them.
+        for bad in [
+            &br#"[1,[2,{"a":"b","c":[true"#[..],
+            br#"{"a":{"b":1,"b":2}}"#,
+            b"[[[[[[x",
+        ] {
+            assert!(parse(bad, &LIMITS).is_err());
+            assert_eq!(ok(b"[3]"), Value::Array(vec![Value::Int(3)]));
+            assert_eq!(
+                ok(br#"{"z":[]}"#),
+                Value::Object(vec![(Cow::Borrowed("z"), Value::Array(vec![]))])
+            );
+        }
+        // Stacks that grew past the keep limit are dropped, and parsing goes on as before.
+        let wide = format!("[{}]", vec!["[0]"; 3 * MAX_KEPT_SCRATCH].join(","));
+        match ok(wide.as_bytes()) {
+            Value::Array(items) => assert_eq!(items.len(), 3 * MAX_KEPT_SCRATCH),
+            v => panic!("{v:?}"),
+        }
+        assert_eq!(
+            ok(b"[[1],2]"),
+            Value::Array(vec![Value::Array(vec![Value::Int(1)]), Value::Int(2)])
+        );
+        // Other threads have their own.
+        std::thread::spawn(|| assert_eq!(ok(b"[4]"), Value::Array(vec![Value::Int(4)])))
+            .join()
+            .unwrap();
     }
 
     #[test]

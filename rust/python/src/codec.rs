@@ -2,19 +2,19 @@
 //! build the result objects. No protocol decision lives here.
 
 use fastpath_codec::headers::{self, RoutingHeaders};
-use fastpath_codec::ladder::{self, Limits, Message};
+use fastpath_codec::ladder::{self, Limits, Message, RequestView};
 use fastpath_codec::rejection::{http_status as status_for, RequestId};
 use fastpath_codec::Value;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
 
 use crate::errors::{request_id_to_py, to_py_err, type_error};
 use crate::messages::{ErrorResponse, Notification, Request, Response, RoutingKeys};
 use crate::pyjson::value_to_py;
 use crate::pyvalue::{py_to_value, write_py};
 
-const DEFAULT_VERSIONS: &[&str] = &["2026-07-28"];
+const DEFAULT_VERSION: &str = "2026-07-28";
 
 /// The body as bytes: `bytes` are borrowed, `bytearray`/`memoryview` copied.
 pub enum Body<'py> {
@@ -56,43 +56,95 @@ pub fn read_limits(limits: Option<&Bound<'_, PyAny>>) -> PyResult<Limits> {
     })
 }
 
-fn header_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+/// One header name or value as handed over: ASGI gives Latin-1 `bytes`, other callers `str`.
+enum HeaderText<'a> {
+    Bytes(&'a [u8]),
+    Str(&'a str),
+}
+
+impl HeaderText<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            HeaderText::Bytes(b) => b,
+            HeaderText::Str(s) => s.as_bytes(),
+        }
+    }
+
+    fn to_text(&self) -> String {
+        match self {
+            // Latin-1: each byte is one code point.
+            HeaderText::Bytes(b) => b.iter().map(|&c| c as char).collect(),
+            HeaderText::Str(s) => (*s).to_owned(),
+        }
+    }
+}
+
+fn with_header_text<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(HeaderText<'_>) -> R) -> PyResult<R> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.to_owned());
+        return Ok(f(HeaderText::Str(s.to_str()?)));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        // ASGI header bytes are Latin-1: each byte is one code point.
-        return Ok(b.as_bytes().iter().map(|&c| c as char).collect());
+        return Ok(f(HeaderText::Bytes(b.as_bytes())));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
-        return Ok(b.to_vec().iter().map(|&c| c as char).collect());
+        return Ok(f(HeaderText::Bytes(&b.to_vec())));
     }
     Err(type_error("header names and values must be str or bytes"))
 }
 
-/// Headers (a mapping — its `.items()` — or `(name, value)` pairs) as `(lowercase name, value)`.
-pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
-    let mut pairs = Vec::new();
+/// Visit each header line of a mapping (its `.items()`) or an iterable of `(name, value)` pairs,
+/// without copying anything the visitor does not keep.
+fn for_each_header(
+    headers: &Bound<'_, PyAny>,
+    mut visit: impl FnMut(HeaderText<'_>, &Bound<'_, PyAny>) -> PyResult<()>,
+) -> PyResult<()> {
+    let items = if headers.is_instance_of::<PyList>() || headers.is_instance_of::<PyTuple>() || !headers.hasattr("items")? {
+        headers.clone()
+    } else {
+        headers.call_method0("items")?
+    };
     for item in items.try_iter()? {
         let item = item?;
-        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-        pairs.push((header_text(&name)?.to_ascii_lowercase(), header_text(&value)?));
+        let (name, value) = match item.cast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, pair.get_item(1)?),
+            _ => item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?,
+        };
+        with_header_text(&name, |name| visit(name, &value))??;
     }
+    Ok(())
+}
+
+/// Headers as `(lowercase name, value)` pairs.
+pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for_each_header(headers, |name, value| {
+        let value = with_header_text(value, |v| v.to_text())?;
+        pairs.push((name.to_text().to_ascii_lowercase(), value));
+        Ok(())
+    })?;
     Ok(pairs)
 }
 
+/// The routing headers; only their values are copied, other lines are only type-checked.
 fn routing_headers(headers: &Bound<'_, PyAny>) -> PyResult<RoutingHeaders> {
     let mut routing = RoutingHeaders::default();
-    for (name, value) in header_pairs(headers)? {
-        routing.push(&name, &value);
-    }
+    for_each_header(headers, |name, value| {
+        let name_bytes = name.bytes();
+        let routed = ["mcp-protocol-version", "mcp-method", "mcp-name"]
+            .iter()
+            .find(|routing_name| name_bytes.eq_ignore_ascii_case(routing_name.as_bytes()));
+        with_header_text(value, |value| {
+            if let Some(routing_name) = routed {
+                routing.push(routing_name, &value.to_text());
+            }
+        })
+    })?;
     Ok(routing)
 }
 
 fn supported_list(supported: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     match supported {
-        None => Ok(DEFAULT_VERSIONS.iter().map(|s| s.to_string()).collect()),
+        None => Ok(vec![DEFAULT_VERSION.to_owned()]),
         Some(obj) => {
             let mut out = Vec::new();
             for item in obj.try_iter()? {
@@ -107,8 +159,6 @@ fn id_to_py<'py>(py: Python<'py>, id: &RequestId) -> PyResult<Bound<'py, PyAny>>
     request_id_to_py(py, &Some(id.clone()))
 }
 
-static CLIENT_INFO_KEY: PyOnceLock<Py<PyString>> = PyOnceLock::new();
-
 #[pyfunction]
 #[pyo3(signature = (body, headers=None, *, limits=None, supported_versions=None))]
 pub fn decode<'py>(
@@ -122,46 +172,51 @@ pub fn decode<'py>(
     let supported = supported_list(supported_versions)?;
     let body = read_body(body)?;
     let value = ladder::parse_body(body.as_bytes(), &limits).map_err(|r| to_py_err(py, &r))?;
+    // A non-object body is refused before the headers are read (as in the pure twin).
     let headers = match headers.filter(|h| !h.is_none()) {
         Some(h) if value.is_object() => Some(routing_headers(h)?),
-        Some(h) => {
-            // A non-object body is refused whatever the headers say, but bad header types still raise.
-            routing_headers(h)?;
-            None
-        }
-        None => None,
+        _ => None,
     };
     let message = ladder::classify(&value, headers.as_ref(), &supported).map_err(|r| to_py_err(py, &r))?;
+    message_to_py(py, message)
+}
+
+/// The `Request` of a request that passed the ladder.
+pub fn request_to_py<'py>(py: Python<'py>, req: &RequestView<'_, '_>) -> PyResult<Bound<'py, PyAny>> {
+    let params = value_to_py(py, req.params)?;
+    let params_dict = params.cast::<PyDict>()?;
+    let meta = params_dict.get_item(intern!(py, "_meta"))?.expect("the ladder proved _meta is present");
+    let meta_dict = meta.cast::<PyDict>()?;
+    let client_info =
+        meta_dict.get_item(intern!(py, ladder::CLIENT_INFO_KEY))?.unwrap_or_else(|| py.None().into_bound(py));
+    let capabilities =
+        meta_dict.get_item(intern!(py, ladder::CAPABILITIES_KEY))?.expect("the ladder proved it is present");
+    let name = match req.name {
+        Some(name) => PyString::new(py, name).into_any().unbind(),
+        None => py.None(),
+    };
+    let request = Request {
+        id: id_to_py(py, &req.id)?.unbind(),
+        method: PyString::new(py, req.method).into_any().unbind(),
+        params: params.clone().unbind(),
+        meta: meta.unbind(),
+        protocol_version: PyString::new(py, req.protocol_version).into_any().unbind(),
+        client_info: client_info.unbind(),
+        client_capabilities: capabilities.unbind(),
+        name,
+    };
+    Ok(Bound::new(py, request)?.into_any())
+}
+
+/// The Python object of a classified message (`Request`, `Notification`, `Response`, `ErrorResponse`).
+pub fn message_to_py<'py>(py: Python<'py>, message: Message<'_, '_>) -> PyResult<Bound<'py, PyAny>> {
     match message {
-        Message::Request(req) => {
-            let params = value_to_py(py, req.params)?;
-            let params_dict = params.cast::<PyDict>()?;
-            let meta = params_dict.get_item("_meta")?.expect("the ladder proved _meta is present");
-            let meta_dict = meta.cast::<PyDict>()?;
-            let info_key = CLIENT_INFO_KEY.get_or_init(py, || PyString::intern(py, ladder::CLIENT_INFO_KEY).unbind());
-            let client_info = meta_dict.get_item(info_key.bind(py))?.unwrap_or_else(|| py.None().into_bound(py));
-            let capabilities = meta_dict.get_item(ladder::CAPABILITIES_KEY)?.expect("the ladder proved it is present");
-            let name = match req.name {
-                Some(name) => PyString::new(py, name).into_any().unbind(),
-                None => py.None(),
-            };
-            let request = Request {
-                id: id_to_py(py, &req.id)?.unbind(),
-                method: PyString::new(py, req.method).into_any().unbind(),
-                params: params.clone().unbind(),
-                meta: meta.unbind(),
-                protocol_version: PyString::new(py, req.protocol_version).into_any().unbind(),
-                client_info: client_info.unbind(),
-                client_capabilities: capabilities.unbind(),
-                name,
-            };
-            Ok(Bound::new(py, request)?.into_any())
-        }
+        Message::Request(req) => request_to_py(py, &req),
         Message::Notification { method, params, protocol_version } => {
             let (params, meta) = match params {
                 Some(p) => {
                     let params = value_to_py(py, p)?;
-                    let meta = params.cast::<PyDict>()?.get_item("_meta")?.filter(|m| m.is_instance_of::<PyDict>());
+                    let meta = params.cast::<PyDict>()?.get_item(intern!(py, "_meta"))?.filter(|m| m.is_instance_of::<PyDict>());
                     (params.unbind(), meta.map(Bound::unbind).unwrap_or_else(|| py.None()))
                 }
                 None => (py.None(), py.None()),
@@ -192,6 +247,7 @@ pub fn decode<'py>(
             Ok(Bound::new(py, error)?.into_any())
         }
     }
+
 }
 
 fn opt_str(py: Python<'_>, s: Option<&str>) -> Py<PyAny> {

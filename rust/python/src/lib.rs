@@ -7,6 +7,7 @@ mod errors;
 mod messages;
 mod pyjson;
 mod pyvalue;
+mod verify;
 
 use pyo3::prelude::*;
 
@@ -26,5 +27,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<messages::Response>()?;
     m.add_class::<messages::ErrorResponse>()?;
     m.add_class::<messages::RoutingKeys>()?;
+    verify::register(m)?;
     Ok(())
 }
