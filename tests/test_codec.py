@@ -494,3 +494,9 @@ def test_supported_versions_none_means_the_default(backend):
 def test_non_object_body_is_refused_before_headers_are_read(backend):
     r = rejected(backend, b"[1]", [(1, 2)])
     assert r.code == -32600
+
+
+def test_bytearray_header_names(backend):
+    msg = request()
+    pairs = [(bytearray(k.lower().encode()), v.encode()) for k, v in headers_for(msg).items()]
+    assert backend.decode(body(msg), pairs).name == "add"

@@ -108,6 +108,7 @@ def _bench(sub: Subparsers) -> None:
             "process; a second table with an HS256 JWT on every request (see mcp_fastpath/e2e.py)"
         ),
     )
+    p.add_argument("--verify", action="store_true", help="the verification benchmark instead: JWT and envelopes, native vs pure vs PyJWT")
     p.add_argument("--connections", type=int, default=16, metavar="N", help="--e2e: concurrent keep-alive connections (default 16)")
     p.add_argument("--no-jwt", action="store_true", help="--e2e: skip the JWT table")
     p.set_defaults(handler=_run_bench)
@@ -124,6 +125,13 @@ def _positive_float(text: str) -> float:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.verify:
+        from . import bench_verify
+
+        seconds = args.seconds if args.seconds is not None else (0.5 if args.quick else 2.0)
+        measured = bench_verify.run(seconds, stream=sys.stderr)
+        print(json.dumps(measured, indent=2) if args.json else bench_verify.format_table(measured))
+        return 0
     if args.e2e:
         from . import e2e
 

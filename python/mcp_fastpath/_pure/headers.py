@@ -22,6 +22,7 @@ __all__ = [
     "decode_header_value",
     "encode_header_value",
     "header_pairs",
+    "routing_headers",
     "request_headers",
 ]
 
@@ -104,6 +105,48 @@ def header_pairs(headers: Any) -> list[tuple[str, str]]:
             raise TypeError("header names and values must be str or bytes")
         pairs.append((name.lower(), value))
     return pairs
+
+
+class RoutingHeaders:
+    """The routing headers of one request: the first copy of each, and the first one repeated."""
+
+    __slots__ = ("values", "duplicated")
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.duplicated: str | None = None
+
+
+_ROUTING_BY_NAME: dict[Any, str] = {}
+for _name in ROUTING_HEADERS:
+    _ROUTING_BY_NAME[_name] = _name
+    _ROUTING_BY_NAME[_name.encode()] = _name
+_ROUTING_NAME_LENGTHS = frozenset(len(name) for name in ROUTING_HEADERS)
+_TEXT_TYPES = (str, bytes, bytearray)
+
+
+def routing_headers(headers: Any) -> RoutingHeaders:
+    """Like `header_pairs`, but reads only what the ladder needs: other lines are type-checked and
+    skipped. (The hot path: an ASGI server hands over lowercase `bytes` names.)"""
+    items: Iterable[Any] = headers if type(headers) in (list, tuple) or not hasattr(headers, "items") else headers.items()
+    found = RoutingHeaders()
+    for name, value in items:
+        if type(name) not in _TEXT_TYPES or type(value) not in _TEXT_TYPES:
+            raise TypeError("header names and values must be str or bytes")
+        if type(name) is bytearray:
+            name = bytes(name)
+        key = _ROUTING_BY_NAME.get(name)
+        if key is None:
+            if len(name) not in _ROUTING_NAME_LENGTHS:
+                continue
+            key = _ROUTING_BY_NAME.get(name.lower())
+            if key is None:
+                continue
+        if key in found.values:
+            found.duplicated = found.duplicated or key
+            continue
+        found.values[key] = value if type(value) is str else bytes(value).decode("latin-1")
+    return found
 
 
 def request_headers(method: str, params: Mapping[str, Any] | None) -> dict[str, str]:

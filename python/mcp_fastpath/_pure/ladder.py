@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import Rejection
 from ..limits import DEFAULT_LIMITS, Limits
-from .headers import HEADER_MISMATCH, NAME_KEYS, PROTOCOL_VERSION_KEY, ROUTING_HEADERS, decode_header_value, header_pairs
+from .headers import HEADER_MISMATCH, NAME_KEYS, PROTOCOL_VERSION_KEY, RoutingHeaders, decode_header_value, routing_headers
 from .json import JsonError, parse
 from .messages import ErrorResponse, Notification, Request, Response, RoutingKeys
 
@@ -86,10 +86,10 @@ def decode(
     message = _read_body(body, limits or DEFAULT_LIMITS)
     if type(message) is not dict:
         raise _shape(message)
-    pairs = header_pairs(headers) if headers is not None else None
+    routing = routing_headers(headers) if headers is not None else None
     if "id" not in message:
-        return _notification(message, pairs, supported)
-    if pairs is None and "method" not in message and ("result" in message or "error" in message):
+        return _notification(message, routing, supported)
+    if routing is None and "method" not in message and ("result" in message or "error" in message):
         return _response(message)
 
     request_id = message["id"]
@@ -100,13 +100,8 @@ def decode(
     if type(method) is not str or not (params is None or type(params) is dict):
         raise _shape(message)
 
-    routing: dict[str, str] = {}
-    if pairs is not None:
-        for name, value in pairs:
-            if name in ROUTING_HEADERS:
-                if name in routing:
-                    raise Rejection(HEADER_MISMATCH, f"{name} header appears more than once", request_id=request_id)
-                routing[name] = value
+    if routing is not None and routing.duplicated is not None:
+        raise Rejection(HEADER_MISMATCH, f"{routing.duplicated} header appears more than once", request_id=request_id)
 
     meta = params.get("_meta") if params is not None else None
     if type(meta) is not dict:
@@ -121,19 +116,19 @@ def decode(
     version = meta[PROTOCOL_VERSION_KEY]
     name_key = NAME_KEYS.get(method)
 
-    if pairs is not None:
-        header_version = routing.get("mcp-protocol-version")
+    if routing is not None:
+        header_version = routing.values.get("mcp-protocol-version")
         if header_version is None or header_version != version:
             raise Rejection(
                 HEADER_MISMATCH,
                 "mcp-protocol-version header does not match the request envelope's protocol version",
                 request_id=request_id,
             )
-        if routing.get("mcp-method") != method:
+        if routing.values.get("mcp-method") != method:
             raise Rejection(HEADER_MISMATCH, "mcp-method header does not match the request body's method", request_id=request_id)
         if name_key is not None:
             body_name = params.get(name_key)  # type: ignore[union-attr]
-            if body_name is not None and decode_header_value(routing.get("mcp-name")) != body_name:
+            if body_name is not None and decode_header_value(routing.values.get("mcp-name")) != body_name:
                 raise Rejection(
                     HEADER_MISMATCH,
                     f"mcp-name header does not match the request body's {name_key!r} parameter",
@@ -158,7 +153,7 @@ def decode(
     )
 
 
-def _notification(message: dict[str, Any], pairs: list[tuple[str, str]] | None, supported: tuple[str, ...]) -> Notification:
+def _notification(message: dict[str, Any], routing: RoutingHeaders | None, supported: tuple[str, ...]) -> Notification:
     method = message.get("method")
     params = message.get("params")
     if message.get("jsonrpc") != "2.0" or type(message.get("jsonrpc")) is not str or type(method) is not str:
@@ -168,9 +163,9 @@ def _notification(message: dict[str, Any], pairs: list[tuple[str, str]] | None, 
     meta = params.get("_meta") if params is not None else None
     if type(meta) is not dict:
         meta = None
-    if pairs is not None:
+    if routing is not None:
         # Like the SDK: only the header that routed the POST here is read (its first copy).
-        version = next((value for name, value in pairs if name == "mcp-protocol-version"), "")
+        version = routing.values.get("mcp-protocol-version", "")
     else:
         body_version = meta.get(PROTOCOL_VERSION_KEY) if meta is not None else None
         version = body_version if type(body_version) is str else ""
