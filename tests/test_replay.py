@@ -7,10 +7,6 @@ through the `backend` fixture.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
 
 import orjson
 import pytest
@@ -182,53 +178,11 @@ def test_gate_then_admit_once_refuses_the_replayed_body(backend):
 # ---- Redis ---------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    """A throwaway `redis-server` on loopback (no persistence); yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server); Redis replay tests skipped")
-    pytest.importorskip("redis.asyncio", reason="the redis client package is not installed (pip install redis)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not _ping(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def test_redis_first_time_then_repeat(redis_server):
+def test_redis_first_time_then_repeat(redis_url):
     async def scenario():
-        cache = RedisReplayCache(redis_server, prefix="t1:")
+        cache = RedisReplayCache(redis_url, prefix="t1:")
         try:
             assert await cache.check_and_store("k", "n1", 60_000) is True
             assert await cache.check_and_store("k", "n1", 60_000) is False
@@ -240,12 +194,12 @@ def test_redis_first_time_then_repeat(redis_server):
     run(scenario())
 
 
-def test_redis_uses_set_nx_px(redis_server):
+def test_redis_uses_set_nx_px(redis_url):
     import redis.asyncio as redis_asyncio
 
     async def scenario():
-        cache = RedisReplayCache(redis_server, prefix="t2:")
-        client = redis_asyncio.Redis.from_url(redis_server)
+        cache = RedisReplayCache(redis_url, prefix="t2:")
+        client = redis_asyncio.Redis.from_url(redis_url)
         try:
             assert await cache.check_and_store("kid:with:colons", "bm9uY2U", 5_000)
             key = cache.key("kid:with:colons", "bm9uY2U")
@@ -260,9 +214,9 @@ def test_redis_uses_set_nx_px(redis_server):
     run(scenario())
 
 
-def test_redis_entry_expires_after_its_ttl(redis_server):
+def test_redis_entry_expires_after_its_ttl(redis_url):
     async def scenario():
-        cache = RedisReplayCache(redis_server, prefix="t3:")
+        cache = RedisReplayCache(redis_url, prefix="t3:")
         try:
             assert await cache.check_and_store("k", "n", 100) is True
             assert await cache.check_and_store("k", "n", 100) is False
@@ -274,9 +228,9 @@ def test_redis_entry_expires_after_its_ttl(redis_server):
     run(scenario())
 
 
-def test_redis_is_shared_between_nodes_and_atomic(redis_server):
+def test_redis_is_shared_between_nodes_and_atomic(redis_url):
     async def scenario():
-        nodes = [RedisReplayCache(redis_server, prefix="t4:") for _ in range(3)]
+        nodes = [RedisReplayCache(redis_url, prefix="t4:") for _ in range(3)]
         try:
             results = await asyncio.gather(*(nodes[i % 3].check_and_store("k", "same", 60_000) for i in range(30)))
         finally:
@@ -287,9 +241,9 @@ def test_redis_is_shared_between_nodes_and_atomic(redis_server):
     assert sorted(run(scenario())) == [False] * 29 + [True]
 
 
-def test_redis_admit_once(redis_server):
+def test_redis_admit_once(redis_url):
     async def scenario():
-        cache = RedisReplayCache(redis_server, prefix="t5:")
+        cache = RedisReplayCache(redis_url, prefix="t5:")
         try:
             await admit_once(cache, Info("k", "n"), 60, request_id="r-1")
             with pytest.raises(Replayed) as excinfo:
