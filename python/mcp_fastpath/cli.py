@@ -280,6 +280,7 @@ def build_app(
     replay: str = "memory",
     host: str = "127.0.0.1",
     path: str = "/mcp",
+    task_store: str | None = None,
 ) -> tuple[Any, str]:
     """The ASGI app `serve` runs, and a one-line description of it."""
     from . import BACKEND, MemoryReplayCache, RedisReplayCache
@@ -289,6 +290,10 @@ def build_app(
     if sdk:
         if keys:
             raise FastpathError("--keys configures the fast path's Gate; with --sdk configure the server's own token_verifier/auth")
+        if task_store:
+            from .tasks.runtime import TaskSupport
+
+            TaskSupport.bind_store(server, task_store)
         # The SDK's own defaults, so the comparison is with what its users actually run.
         app = server.streamable_http_app(streamable_http_path=path, host=host)
         return app, "the SDK's stock streamable_http_app (its defaults)"
@@ -311,7 +316,9 @@ def build_app(
         replay_cache = RedisReplayCache(replay) if replay.startswith(("redis://", "rediss://", "unix://")) else MemoryReplayCache()
         parts = (["signed envelope"] if kf.envelope else []) + (["JWT"] if kf.wants_token else []) + (["scope policy"] if kf.policy else [])
         what = f"gate: {' + '.join(parts) or 'optional signatures'}, replay cache: {'redis' if isinstance(replay_cache, RedisReplayCache) else 'memory'}"
-    app = fast_http_app(server, gate=gate, replay=replay_cache, max_skew_s=max_skew_s, host=host, path=path)
+    app = fast_http_app(server, gate=gate, replay=replay_cache, max_skew_s=max_skew_s, host=host, path=path, task_store=task_store)
+    if task_store:
+        what += f", task store: {task_store.split('://', 1)[0]}"
     return app, f"the fast path (backend {BACKEND}; {what})"
 
 
@@ -359,6 +366,12 @@ def _serve(sub: Subparsers) -> None:
         metavar="memory|redis://…",
         help="replay cache for signed requests (default memory: one per worker; use Redis for several workers or nodes)",
     )
+    p.add_argument(
+        "--task-store",
+        metavar="memory|sqlite:///PATH|redis://…",
+        help="where the server's tasks (io.modelcontextprotocol/tasks, declared with mcp_fastpath.tasks.TaskSupport) "
+        "live (default: process memory; use SQLite or Redis for several workers or nodes)",
+    )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(handler=_run_serve)
 
@@ -372,10 +385,12 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    options = {"target": args.target, "sdk": args.sdk, "keys": args.keys, "replay": args.replay, "host": args.host, "path": args.path}
+    options = {"target": args.target, "sdk": args.sdk, "keys": args.keys, "replay": args.replay, "host": args.host, "path": args.path, "task_store": args.task_store}
     app, what = build_app(**options)  # also validates everything before workers start
     if args.workers > 1 and args.keys and args.replay == "memory":
         print(f"{PROG} serve: warning: each of the {args.workers} workers has its own memory replay cache; use --replay redis://…", file=sys.stderr)
+    if args.workers > 1 and (args.task_store or "memory") == "memory" and "mcp_fastpath.tasks.runtime" in sys.modules:
+        print(f"{PROG} serve: warning: with --workers, tasks are per worker unless --task-store is sqlite:///… or redis://…", file=sys.stderr)
     print(f"{PROG} serve: {args.target} via {what} on http://{args.host}:{args.port}{args.path} (loop {loop}, http {http})", file=sys.stderr, flush=True)
     config: dict[str, Any] = dict(host=args.host, port=args.port, loop=loop, http=http, log_level=args.log_level, access_log=False)
     if args.workers > 1:

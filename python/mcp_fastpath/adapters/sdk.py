@@ -832,6 +832,7 @@ def fast_http_app(
     tool_schema_ttl_s: float = 0.0,
     trace: bool | None = None,
     inline_sync_tools: bool | Iterable[str] = False,
+    task_store: Any = None,
     **sdk_options: Any,
 ) -> Any:
     """The SDK's `streamable_http_app` for `server` (an `MCPServer` or a lowlevel `Server`) with
@@ -854,6 +855,10 @@ def fast_http_app(
       Only for tools that never block (pure computation, well under a millisecond): a blocking
       tool run inline stalls every request this process serves. Applies on both paths (the tool
       itself is wrapped).
+    - `task_store`: where the server's tasks live (`io.modelcontextprotocol/tasks`): a `TaskStore`
+      or a spec (`memory`, `sqlite:///PATH`, `redis://…`). The server declares its task tools with
+      `mcp_fastpath.tasks.TaskSupport(server, tools={...})`, which serves the extension on both
+      paths (it is SDK request handlers); this only picks the store (default: process memory).
 
     The result is the SDK's Starlette app. When it has no middleware of its own (no SDK auth),
     a wrapper in front of it serves the fast path without Starlette's routing; otherwise the fast
@@ -865,6 +870,10 @@ def fast_http_app(
     path = sdk_options.pop("streamable_http_path", path)
     security = sdk_options.pop("transport_security", security)
     lowlevel = _lowlevel(server)
+    if task_store is not None:
+        from ..tasks.runtime import TaskSupport
+
+        TaskSupport.bind_store(server, task_store)
     envelope = getattr(gate, "envelope", None)
     if envelope is not None:
         # DESIGN §6: servers that verify signed envelopes say so in `server/discover`.
