@@ -90,14 +90,25 @@ class Backend:
         return run(main())
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def stores(request, tmp_path) -> Backend:
-    if request.param == "memory":
+def _backend(kind: str, request, tmp_path) -> Backend:
+    if kind == "memory":
         return Backend("memory", "memory", {})
-    if request.param == "sqlite":
+    if kind == "sqlite":
         return Backend("sqlite", f"sqlite:///{tmp_path / 'tasks.db'}", {})
     url = request.getfixturevalue("redis_url")
     return Backend("redis", url, {"prefix": f"test:{uuid.uuid4().hex[:8]}:"})
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def stores(request, tmp_path) -> Backend:
+    """Every store implementation."""
+    return _backend(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_stores(request, tmp_path) -> Backend:
+    """The stores several processes (or store objects) share: durability and race tests."""
+    return _backend(request.param, request, tmp_path)
 
 
 # ---- create / get --------------------------------------------------------------------------------
@@ -487,18 +498,16 @@ def _worker(backend: Backend, *args: str) -> subprocess.Popen:
     )
 
 
-def test_two_processes_never_claim_the_same_task(stores):
-    if not stores.shared:
-        pytest.skip("MemoryTaskStore lives in one process")
+def test_two_processes_never_claim_the_same_task(shared_stores):
     records = [make(lease_expires_ms=T0 + i) for i in range(300)]
 
     async def create_all(store):
         for record in records:
             await store.create(record)
 
-    stores.scenario(create_all)
+    shared_stores.scenario(create_all)
     now = str(T0 + 1_000)
-    procs = [_worker(stores, "claim", f"proc-{i}", now) for i in range(2)]
+    procs = [_worker(shared_stores, "claim", f"proc-{i}", now) for i in range(2)]
     try:
         for proc in procs:
             line = proc.stdout.readline()
@@ -522,7 +531,7 @@ def test_two_processes_never_claim_the_same_task(stores):
         got = await asyncio.gather(*(store.get(r.task_id, now_ms=T0 + 1_000) for r in records))
         return {r.task_id: r.lease_owner for r in got}
 
-    by_owner = stores.scenario(owners)
+    by_owner = shared_stores.scenario(owners)
     for i in range(2):
         assert all(by_owner[tid] == f"proc-{i}" for tid in claimed[i])
 
@@ -577,9 +586,7 @@ def test_purge_in_batches(tmp_path, redis_url):
 # ---- durability ----------------------------------------------------------------------------------
 
 
-def test_a_created_task_is_visible_to_another_store_object_at_once(stores):
-    if not stores.shared:
-        pytest.skip("MemoryTaskStore is one object in one process")
+def test_a_created_task_is_visible_to_another_store_object_at_once(shared_stores):
     record = make(arguments={"n": [1, 2, {"x": None}]})
 
     async def scenario(writer, reader):
@@ -589,19 +596,17 @@ def test_a_created_task_is_visible_to_another_store_object_at_once(stores):
         done = await writer.transition(record.task_id, now_ms=T0 + 1, status="completed", result={"ok": 1})
         assert await reader.get(record.task_id, now_ms=T0 + 1) == done
 
-    stores.scenario(scenario, stores=2)
+    shared_stores.scenario(scenario, stores=2)
 
 
-def test_a_created_task_is_visible_to_another_process_at_once(stores):
-    if not stores.shared:
-        pytest.skip("MemoryTaskStore lives in one process")
+def test_a_created_task_is_visible_to_another_process_at_once(shared_stores):
     record = make(owner="alice", arguments={"n": 2**60})
 
     async def create(store):
         await store.create(record)
 
-    stores.scenario(create)
-    proc = _worker(stores, "get", record.task_id, str(T0))
+    shared_stores.scenario(create)
+    proc = _worker(shared_stores, "get", record.task_id, str(T0))
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert TaskRecord(**orjson.loads(out)) == record
