@@ -50,3 +50,15 @@ def outcome(call) -> tuple:
                                                          "client_info", "client_capabilities", "name", "result",
                                                          "code", "message", "data") if hasattr(result, name)}
     return ("accepted", kind, fields)
+
+
+def skip_unless_ci(reason: str) -> None:
+    """Skip on a developer's machine that lacks a service; under CI (`CI` set) fail instead, since
+    `scripts/bootstrap.sh` installs everything the suite needs."""
+    import os
+
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)

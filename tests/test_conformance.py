@@ -13,7 +13,6 @@ installed into .conformance/ on first use (needs the npm registry once). ~5-20 s
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import subprocess
@@ -22,18 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import skip_unless_ci
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "conformance.sh"
 
 
-def _fast_app_missing() -> str | None:
-    try:
-        module = importlib.import_module("mcp_fastpath.adapters.sdk")
-    except ImportError as exc:
-        return f"mcp_fastpath.adapters.sdk.fast_http_app is not importable yet ({exc})"
-    if not hasattr(module, "fast_http_app"):
-        return "mcp_fastpath.adapters.sdk has no fast_http_app yet"
-    return None
 
 
 def _run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
@@ -61,20 +54,14 @@ def _assert_passes(result: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.conformance
 @pytest.mark.parametrize("backend", ["native", "pure"])
 def test_fast_app_passes_conformance(backend: str) -> None:
-    missing = _fast_app_missing()
-    if missing:
-        pytest.skip(missing)
     _assert_passes(_run("--backend", backend, "--with-tasks"))
 
 
 @pytest.mark.conformance
 @pytest.mark.parametrize("backend", ["native", "pure"])
 def test_fast_app_passes_conformance_with_a_redis_task_store(backend: str) -> None:
-    missing = _fast_app_missing()
-    if missing:
-        pytest.skip(missing)
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server)")
+        skip_unless_ci("redis-server is not on PATH (Debian: apt-get install redis-server)")
     pytest.importorskip("redis.asyncio", reason="the redis client package is not installed (pip install redis)")
     _assert_passes(_run("--backend", backend, "--task-store", "redis"))
 
