@@ -42,6 +42,9 @@ def canonicalize(value: Any) -> bytes:
     float, bool, None). Raises `Unauthenticated` (-32010, "message is not I-JSON: …") for an
     integer beyond ±(2^53 − 1), a non-finite float or a lone surrogate; `TypeError` for a value
     that is not JSON."""
+    fast = _orjson_form(value)
+    if fast is not None:
+        return fast
     out: list[bytes] = []
     try:
         _write(value, None, out)
@@ -65,12 +68,65 @@ def signing_bytes(message: dict[str, Any]) -> bytes:
     if not isinstance(message, dict):
         raise TypeError(f"a message is a dict, not {type(message).__name__}")
     outer, meta = sig_path(message)
+    fast = _orjson_form(_without_sig(message, outer, meta))
+    if fast is not None:
+        return SIGNING_PREFIX + fast
     out: list[bytes] = [SIGNING_PREFIX]
     try:
         _write(message, (outer, meta, SIG_KEY, "sig"), out)
     except NotIJson as exc:
         raise not_i_json(exc) from None
     return b"".join(out)
+
+
+def _without_sig(message: dict[str, Any], outer: str, meta: str) -> dict[str, Any]:
+    """`message` with only `<outer>.<meta>["dev.mcp-fastpath/sig"]["sig"]` left out (shallow copies
+    along that path; the caller's dict is untouched)."""
+    carrier = message.get(outer)
+    if not isinstance(carrier, dict) or not isinstance(carrier.get(meta), dict):
+        return message
+    envelope = carrier[meta].get(SIG_KEY)
+    if not isinstance(envelope, dict) or "sig" not in envelope:
+        return message
+    envelope = {k: v for k, v in envelope.items() if k != "sig"}
+    return {**message, outer: {**carrier, meta: {**carrier[meta], SIG_KEY: envelope}}}
+
+
+_FAST_SCALARS = frozenset({str, bool, type(None)})
+
+
+def _orjson_form(value: Any) -> bytes | None:
+    """The canonical bytes straight from orjson when that is exactly RFC 8785, else None.
+
+    It is when every key is ASCII (then code-point, UTF-8 and UTF-16 orders agree, and orjson's
+    OPT_SORT_KEYS sorts as JCS does), every float is one orjson and ECMAScript write alike
+    (non-integral, 1e-5 ≤ |x| < 1e16) and every integer is within ±(2^53 − 1); orjson's string
+    escapes are JCS's. One cheap walk decides; anything else takes the exact writer below."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            for key in node:
+                if type(key) is not str or not key.isascii():
+                    return None
+            stack.extend(node.values())
+        elif kind is list or kind is tuple:
+            stack.extend(node)
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= node <= MAX_SAFE_INTEGER:
+                return None
+        elif kind is float:
+            # Both write the shortest round-trip digits in plain notation here; outside this range,
+            # or for integral values ("1.0" vs "1"), their texts differ.
+            if node.is_integer() or not 1e-5 <= abs(node) < 1e16:
+                return None
+        elif kind not in _FAST_SCALARS:
+            return None  # subclasses, non-JSON values: the exact writer decides
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # a lone surrogate: the exact writer names it
+        return None
 
 
 def _utf16_key(key: str) -> bytes:
