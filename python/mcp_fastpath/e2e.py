@@ -137,7 +137,7 @@ def _secret_of(kf: Any) -> bytes:
 
 
 def _request_bytes(port: int, body: bytes, headers: dict[str, str]) -> bytes:
-    lines = [f"POST /mcp HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    lines = ["POST /mcp HTTP/1.1", f"Host: 127.0.0.1:{port}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

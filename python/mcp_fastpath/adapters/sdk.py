@@ -115,7 +115,6 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.transport_context import TransportContext
 from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, LOG_LEVEL_META_KEY, PROTOCOL_VERSION_META_KEY
 from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCResponse
-from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from .. import Rejection, admit_once, check_param_headers, decode, encode_error, encode_response, http_status
@@ -203,9 +202,10 @@ def _progress_params(token: Any, progress: float, total: float | None, message: 
 
 
 @dataclass(slots=True)
-class _ExchangeContext:
-    """One HTTP exchange answered with one JSON reply: no back-channel (2026-07-28 servers send no
-    requests), and nowhere for notifications to go (JSON mode drops them, as the SDK does)."""
+class SilentDispatchContext:
+    """A `DispatchContext` with no back-channel (2026-07-28 servers send no requests) and nowhere
+    for notifications to go: one HTTP exchange answered with one JSON reply (JSON mode drops
+    notifications, as the SDK does), or a task's tool call (a task has no response stream)."""
 
     transport: TransportContext
     request_id: Any
@@ -639,7 +639,7 @@ class _FastPath:
         metadata = ServerMessageMetadata(request_context=request)
         progress_token = progress_token_from_params(params)
         if self.json_response:
-            exchange: Any = _ExchangeContext(transport, message.id, metadata, progress_token)
+            exchange: Any = SilentDispatchContext(transport, message.id, metadata, progress_token)
             status, payload = await self._outcome(message, exchange, lifespan_state)
             await send_response(send, status, payload)
         elif _may_notify(params, progress_token):
@@ -761,7 +761,7 @@ class _FastPath:
         there is no `get_tool_input_schema`); fail-open. `into` collects every listed schema."""
         message, request, lifespan_state = exchange
         # The SDK's own listing context: no progress token, no sink (what the listing emits is dropped).
-        dctx = _ExchangeContext(
+        dctx = SilentDispatchContext(
             TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers),
             message.id,
             ServerMessageMetadata(request_context=request),

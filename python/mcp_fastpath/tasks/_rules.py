@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from .store import STATUSES, TERMINAL, TaskRecord
+from .store import STATUSES, TaskRecord
 
 FIELDS = tuple(f.name for f in fields(TaskRecord))
 # `task_id` is the key; `finished_at_ms` follows the status (set when it becomes terminal).

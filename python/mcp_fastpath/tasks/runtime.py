@@ -88,12 +88,14 @@ import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .store import TaskRecord, TaskStore
+
+if TYPE_CHECKING:  # the SDK adapter imports the SDK; the runtime imports it lazily
+    from ..adapters.sdk import SilentDispatchContext
 
 __all__ = [
     "TASKS_EXTENSION",
@@ -233,30 +235,6 @@ class _UpdateParams(_TaskIdParams):
 
 
 @dataclass(slots=True)
-class _TaskDispatch:
-    """The `DispatchContext` of a task's tool calls: no back-channel, notifications dropped (a
-    task has no response stream; `notifications/tasks` is not offered)."""
-
-    transport: Any
-    request_id: Any
-    message_metadata: Any
-    progress_token: Any = None
-    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
-    can_send_request: bool = False
-
-    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
-        from mcp.shared.exceptions import NoBackChannelError
-
-        raise NoBackChannelError(method)
-
-    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
-        return None
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        return None
-
-
-@dataclass(slots=True)
 class _Envelope:
     """What a task's tool calls need from the request that created the task."""
 
@@ -277,7 +255,7 @@ class _Run:
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # a local cancel, or an update
     cancel_seen: bool = False
     task: asyncio.Task[None] | None = None
-    dispatch: _TaskDispatch | None = None
+    dispatch: SilentDispatchContext | None = None
 
 
 def _dump(result: Any) -> dict[str, Any]:
@@ -679,12 +657,14 @@ class TaskSupport:
             with contextlib.suppress(Exception):
                 await aclose_shielded(connection)
 
-    def _dispatch(self, run: _Run) -> _TaskDispatch:
+    def _dispatch(self, run: _Run) -> SilentDispatchContext:
         from mcp.shared.message import ServerMessageMetadata
+
+        from ..adapters.sdk import SilentDispatchContext
         from mcp.shared.transport_context import TransportContext as _Transport
 
         transport = _Transport(kind="streamable-http", can_send_request=False, headers=run.envelope.headers)
-        return _TaskDispatch(transport, f"task:{run.record.task_id}", ServerMessageMetadata(request_context=run.envelope.request))
+        return SilentDispatchContext(transport, f"task:{run.record.task_id}", ServerMessageMetadata(request_context=run.envelope.request))
 
     def _context(self, run: _Run, connection: Any, params: Any) -> Any:
         from mcp.server.context import ServerRequestContext
