@@ -69,7 +69,7 @@ pub struct RoutingHeaders {
 
 impl RoutingHeaders {
     /// Record one header line; names compare case-insensitively, the first copy is kept.
-    pub fn push(&mut self, name: &str, value: &str) {
+    pub fn push(&mut self, name: &str, value: impl Into<String>) {
         let (slot, canonical) = if name.eq_ignore_ascii_case("mcp-protocol-version") {
             (&mut self.protocol_version, "mcp-protocol-version")
         } else if name.eq_ignore_ascii_case("mcp-method") {
@@ -84,7 +84,7 @@ impl RoutingHeaders {
                 self.duplicated = Some(canonical);
             }
         } else {
-            *slot = Some(value.to_owned());
+            *slot = Some(value.into());
         }
     }
 }

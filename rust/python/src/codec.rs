@@ -5,6 +5,7 @@ use fastpath_codec::headers::{self, RoutingHeaders};
 use fastpath_codec::ladder::{self, Limits, Message, RequestView};
 use fastpath_codec::rejection::{http_status as status_for, RequestId};
 use fastpath_codec::Value;
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
@@ -72,6 +73,8 @@ impl HeaderText<'_> {
 
     fn to_text(&self) -> String {
         match self {
+            // ASCII, the usual case, is its own UTF-8.
+            HeaderText::Bytes(b) if b.is_ascii() => String::from_utf8(b.to_vec()).expect("ASCII is UTF-8"),
             // Latin-1: each byte is one code point.
             HeaderText::Bytes(b) => b.iter().map(|&c| c as char).collect(),
             HeaderText::Str(s) => (*s).to_owned(),
@@ -98,18 +101,23 @@ fn for_each_header(
     headers: &Bound<'_, PyAny>,
     mut visit: impl FnMut(HeaderText<'_>, &Bound<'_, PyAny>) -> PyResult<()>,
 ) -> PyResult<()> {
-    let items = if headers.is_instance_of::<PyList>() || headers.is_instance_of::<PyTuple>() || !headers.hasattr("items")? {
-        headers.clone()
-    } else {
-        headers.call_method0("items")?
-    };
-    for item in items.try_iter()? {
-        let item = item?;
+    let mut visit_item = |item: Bound<'_, PyAny>| -> PyResult<()> {
         let (name, value) = match item.cast::<PyTuple>() {
             Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, pair.get_item(1)?),
             _ => item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?,
         };
-        with_header_text(&name, |name| visit(name, &value))??;
+        with_header_text(&name, |name| visit(name, &value))?
+    };
+    // ASGI hands over a list of (bytes, bytes) tuples: index it directly, no iterator protocol.
+    if let Ok(list) = headers.cast::<PyList>() {
+        return list.iter().try_for_each(&mut visit_item);
+    }
+    if let Ok(tuple) = headers.cast::<PyTuple>() {
+        return tuple.iter().try_for_each(&mut visit_item);
+    }
+    let items = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers.clone() };
+    for item in items.try_iter()? {
+        visit_item(item?)?;
     }
     Ok(())
 }
@@ -126,18 +134,73 @@ pub fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)
 }
 
 /// The routing headers; only their values are copied, other lines are only type-checked.
+/// The routing headers of an ASGI-style header list (a list or tuple of `(bytes, bytes)`), read
+/// through borrowed references; `None` when `headers` has any other shape (the generic path below
+/// then reads it, raising the same errors the pure twin raises).
+fn asgi_routing_headers(headers: &Bound<'_, PyAny>) -> Option<RoutingHeaders> {
+    let ptr = headers.as_ptr();
+    // SAFETY: the GIL is held (`headers` is bound); every object touched is borrowed from
+    // `headers`, which outlives this call, and each is type-checked before use.
+    unsafe {
+        let (is_list, len) = if ffi::PyList_Check(ptr) != 0 {
+            (true, ffi::PyList_Size(ptr))
+        } else if ffi::PyTuple_Check(ptr) != 0 {
+            (false, ffi::PyTuple_Size(ptr))
+        } else {
+            return None;
+        };
+        let mut routing = RoutingHeaders::default();
+        for i in 0..len {
+            let pair = if is_list { ffi::PyList_GetItem(ptr, i) } else { ffi::PyTuple_GetItem(ptr, i) };
+            if pair.is_null() || ffi::PyTuple_Check(pair) == 0 || ffi::PyTuple_Size(pair) != 2 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let (name, value) = (ffi::PyTuple_GetItem(pair, 0), ffi::PyTuple_GetItem(pair, 1));
+            if ffi::PyBytes_Check(name) == 0 || ffi::PyBytes_Check(value) == 0 {
+                return None;
+            }
+            let name = bytes_of(name);
+            if !matches!(name.len(), 8 | 10 | 20) {
+                continue;
+            }
+            if let Some(routing_name) = ["mcp-protocol-version", "mcp-method", "mcp-name"]
+                .into_iter()
+                .find(|routing_name| name.eq_ignore_ascii_case(routing_name.as_bytes()))
+            {
+                routing.push(routing_name, HeaderText::Bytes(bytes_of(value)).to_text());
+            }
+        }
+        Some(routing)
+    }
+}
+
+/// The contents of a `bytes` object (borrowed; the caller checked the type).
+unsafe fn bytes_of<'a>(obj: *mut ffi::PyObject) -> &'a [u8] {
+    let data = ffi::PyBytes_AsString(obj) as *const u8;
+    std::slice::from_raw_parts(data, ffi::PyBytes_Size(obj) as usize)
+}
+
 fn routing_headers(headers: &Bound<'_, PyAny>) -> PyResult<RoutingHeaders> {
+    if let Some(routing) = asgi_routing_headers(headers) {
+        return Ok(routing);
+    }
     let mut routing = RoutingHeaders::default();
     for_each_header(headers, |name, value| {
         let name_bytes = name.bytes();
-        let routed = ["mcp-protocol-version", "mcp-method", "mcp-name"]
-            .iter()
-            .find(|routing_name| name_bytes.eq_ignore_ascii_case(routing_name.as_bytes()));
-        with_header_text(value, |value| {
-            if let Some(routing_name) = routed {
-                routing.push(routing_name, &value.to_text());
-            }
-        })
+        // The three routing names are 8, 10 and 20 bytes long: most lines are passed over here.
+        let routed = match name_bytes.len() {
+            8 | 10 | 20 => ["mcp-protocol-version", "mcp-method", "mcp-name"]
+                .into_iter()
+                .find(|routing_name| name_bytes.eq_ignore_ascii_case(routing_name.as_bytes())),
+            _ => None,
+        };
+        match routed {
+            Some(routing_name) => with_header_text(value, |value| routing.push(routing_name, value.to_text())),
+            // Other lines are only type-checked, as the pure twin does.
+            None if value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>() => Ok(()),
+            None => with_header_text(value, |_| ()),
+        }
     })?;
     Ok(routing)
 }

@@ -134,6 +134,9 @@ struct Slot {
     hash: u64,
     /// An owned reference to a `str` holding the key; NULL when empty.
     obj: *mut ffi::PyObject,
+    /// The key's bytes, compared on a hit without asking the `str` for its UTF-8.
+    len: usize,
+    bytes: [u8; MAX_CACHED_KEY],
 }
 
 struct KeyCache {
@@ -151,7 +154,9 @@ impl KeyCache {
             slots: vec![
                 Slot {
                     hash: 0,
-                    obj: ptr::null_mut()
+                    obj: ptr::null_mut(),
+                    len: 0,
+                    bytes: [0; MAX_CACHED_KEY],
                 };
                 CACHE_SLOTS
             ]
@@ -165,18 +170,8 @@ impl KeyCache {
     unsafe fn get(&mut self, key: &str) -> *mut ffi::PyObject {
         let hash = key_hash(key.as_bytes());
         let slot = &mut self.slots[hash as usize & (CACHE_SLOTS - 1)];
-        if slot.hash == hash && !slot.obj.is_null() {
-            let mut len: ffi::Py_ssize_t = 0;
-            let data = ffi::PyUnicode_AsUTF8AndSize(slot.obj, &mut len);
-            if !data.is_null()
-                && len as usize == key.len()
-                && std::slice::from_raw_parts(data as *const u8, key.len()) == key.as_bytes()
-            {
-                return slot.obj;
-            }
-            if data.is_null() {
-                ffi::PyErr_Clear();
-            }
+        if slot.hash == hash && !slot.obj.is_null() && slot.bytes[..slot.len] == *key.as_bytes() {
+            return slot.obj;
         }
         let obj = new_str(key);
         if obj.is_null() {
@@ -185,6 +180,8 @@ impl KeyCache {
         // The cache takes over the new reference.
         let old = std::mem::replace(&mut slot.obj, obj);
         slot.hash = hash;
+        slot.len = key.len();
+        slot.bytes[..key.len()].copy_from_slice(key.as_bytes());
         if !old.is_null() {
             ffi::Py_DECREF(old);
         }
