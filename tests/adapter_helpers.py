@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +20,28 @@ INFO = "io.modelcontextprotocol/clientInfo"
 BACKENDS = [b.strip() for b in os.environ.get("MCP_FASTPATH_TEST_BACKENDS", "native,pure").split(",") if b.strip()]
 
 
-class ServerProcess:
-    def __init__(self, mode: str, backend: str = "pure", gate: bool = False, **extra_env: str) -> None:
-        env = dict(os.environ)
-        env.update(
-            ADAPTER_MODE=mode,
-            ADAPTER_GATE="1" if gate else "0",
+class ServerSubprocess:
+    """A `tests.servers.*` module run as a real uvicorn server in a subprocess; it prints
+    `PORT <port> <backend>` once it listens."""
+
+    def __init__(self, module: str, label: str, backend: str, **env: str) -> None:
+        full = dict(os.environ)
+        full.update(
             MCP_FASTPATH_BACKEND=backend,
-            PYTHONPATH=os.pathsep.join([str(ROOT / "python"), str(ROOT), env.get("PYTHONPATH", "")]),
-            **extra_env,
+            PYTHONPATH=os.pathsep.join([str(ROOT / "python"), str(ROOT), full.get("PYTHONPATH", "")]),
+            **env,
         )
-        self.label = f"{mode}/{backend}{'/gate' if gate else ''}"
+        self.label = label
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.sdk_app"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            [sys.executable, "-m", module], cwd=ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.port: int | None = None
         self.backend: str | None = None
 
-    def wait(self, timeout: float = 30) -> ServerProcess:
-        deadline = time.monotonic() + timeout
+    def wait(self) -> ServerSubprocess:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        if not line.startswith("PORT ") or time.monotonic() > deadline:
+        if not line.startswith("PORT "):
             self.stop()
             raise RuntimeError(f"{self.label} did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
         _, port, backend = line.split()
@@ -57,6 +52,10 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/mcp"
 
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -65,6 +64,20 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class ServerProcess(ServerSubprocess):
+    """`tests.servers.sdk_app`: an SDK server behind the fast, stock or guarded app."""
+
+    def __init__(self, mode: str, backend: str = "pure", gate: bool = False, **extra_env: str) -> None:
+        super().__init__(
+            "tests.servers.sdk_app",
+            f"{mode}/{backend}{'/gate' if gate else ''}",
+            backend,
+            ADAPTER_MODE=mode,
+            ADAPTER_GATE="1" if gate else "0",
+            **extra_env,
+        )
 
 
 def start_all(specs: list[tuple[str, str, bool]]) -> dict[tuple[str, str, bool], ServerProcess]:

@@ -12,10 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.adapter_helpers import ServerSubprocess
 from tests.helpers import skip_unless_ci
 
 import mcp_fastpath as fp
@@ -40,56 +37,11 @@ _ids = itertools.count(1)
 # Server processes.
 
 
-class Node:
+class Node(ServerSubprocess):
     """One `tests.servers.tasks_app` process."""
 
     def __init__(self, label: str, backend: str, store: str, **env: str) -> None:
-        full = dict(os.environ)
-        full.update(
-            MCP_FASTPATH_BACKEND=backend,
-            TASKS_STORE=store,
-            TASKS_LEASE_MS=str(LEASE_MS),
-            PYTHONPATH=os.pathsep.join([str(ROOT / "python"), str(ROOT), full.get("PYTHONPATH", "")]),
-            **env,
-        )
-        self.label = label
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.tasks_app"],
-            cwd=ROOT,
-            env=full,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.port = 0
-        self.backend = ""
-
-    def wait(self) -> Node:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.stop()
-            raise RuntimeError(f"{self.label} did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
-        _, port, self.backend = line.split()
-        self.port = int(port)
-        return self
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/mcp"
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__("tests.servers.tasks_app", label, backend, TASKS_STORE=store, TASKS_LEASE_MS=str(LEASE_MS), **env)
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from mcp.server.mcpserver import Context, MCPServer
+
+from tests.servers import serve_on_free_port
 
 SECRET = b"k" * 32
 KID = "k1"
@@ -157,25 +158,7 @@ def build_app():
 
 
 async def main() -> None:
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    config = uvicorn.Config(build_app(), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    port = sock.getsockname()[1]
-
-    async def announce() -> None:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        import mcp_fastpath
-
-        print(f"PORT {port} {mcp_fastpath.BACKEND}", flush=True)
-
-    asyncio.get_running_loop().create_task(announce())
-    await server.serve(sockets=[sock])
+    await serve_on_free_port(build_app())
 
 
 if __name__ == "__main__":

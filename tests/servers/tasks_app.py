@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -20,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
 
+from tests.servers import serve_on_free_port
 from mcp_fastpath.tasks import TaskSupport, TaskTool, current_task
 
 
@@ -107,24 +107,7 @@ def build_app():
 
 
 async def main() -> None:
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(build_app(), log_level="warning", lifespan="on"))
-    port = sock.getsockname()[1]
-
-    async def announce() -> None:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        import mcp_fastpath
-
-        print(f"PORT {port} {mcp_fastpath.BACKEND}", flush=True)
-
-    asyncio.get_running_loop().create_task(announce())
-    await server.serve(sockets=[sock])
+    await serve_on_free_port(build_app())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::io::Write as _;
 
+// RFC 8785 §3.2.2.2 strings are exactly the codec's response strings: `"` and `\` escaped,
+// U+0000..U+001F as `\b \t \n \f \r` or lowercase `\u00xx`, everything else as is.
+use fastpath_codec::encode::write_str as write_string;
 use fastpath_codec::Value;
 
 /// The largest integer magnitude I-JSON (RFC 7493) allows: 2^53 − 1.
@@ -71,7 +74,7 @@ fn write_value(
         Value::Int(i) => write_integer(i.unsigned_abs(), *i < 0, out)?,
         Value::UInt(u) => write_integer(*u, false, out)?,
         Value::Float(x) => write_number(*x, out)?,
-        Value::Str(s) => write_string(s, out),
+        Value::Str(s) => write_string(out, s),
         Value::Array(items) => {
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
@@ -101,7 +104,7 @@ fn write_value(
                     out.push(b',');
                 }
                 first = false;
-                write_string(key, out);
+                write_string(out, key);
                 out.push(b':');
                 write_value(member, child, out)?;
             }
@@ -130,40 +133,6 @@ fn write_integer(magnitude: u64, negative: bool, out: &mut Vec<u8>) -> Result<()
     // Writing to a Vec cannot fail.
     let _ = write!(out, "{magnitude}");
     Ok(())
-}
-
-/// RFC 8785 §3.2.2.2 string form: `"` and `\` escaped, U+0000..U+001F as `\b \t \n \f \r` or
-/// `\u00xx` (lowercase hex), everything else (including non-ASCII, DEL, U+2028) as is.
-fn write_string(s: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            0x09 => b"\\t",
-            0x0a => b"\\n",
-            0x0c => b"\\f",
-            0x0d => b"\\r",
-            0x00..=0x1f => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ],
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// Append `x` as ECMAScript `Number::toString(x)` (ECMA-262 §6.1.6.1.20, radix 10) writes it:
