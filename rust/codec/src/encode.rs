@@ -2,7 +2,63 @@
 //! no whitespace, UTF-8 kept raw, the short escapes `\" \\ \n \r \t \b \f`, other controls as
 //! `\u00xx`, floats in shortest round-trip digits.
 
+use crate::rejection::RequestId;
 use crate::value::Value;
+
+/// orjson's nesting limit, which both backends keep: a container at this depth (the message
+/// object itself is depth 0) is refused.
+pub const MAX_DEPTH: usize = 254;
+/// The depth of a response's `result` in its message.
+pub const RESULT_DEPTH: usize = 1;
+/// The depth of an error's `data` in its message.
+pub const ERROR_DATA_DEPTH: usize = 2;
+
+/// A JSON-RPC id (`null` for `None`).
+pub fn write_id(out: &mut Vec<u8>, id: Option<&RequestId>) {
+    match id {
+        None => out.extend_from_slice(b"null"),
+        Some(RequestId::Int(i)) => out.extend_from_slice(i.to_string().as_bytes()),
+        Some(RequestId::Str(s)) => write_str(out, s),
+    }
+}
+
+/// `{"jsonrpc":"2.0","id":…,"result":…}`: `write_result` appends the result (a JSON object, at
+/// [`RESULT_DEPTH`]).
+pub fn response<E>(
+    id: &RequestId,
+    write_result: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<Vec<u8>, E> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    write_id(&mut out, Some(id));
+    out.extend_from_slice(b",\"result\":");
+    write_result(&mut out)?;
+    out.push(b'}');
+    Ok(out)
+}
+
+/// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…,"data":…}}`: `code` is an integer
+/// `Value`; `write_data`, when given, appends the data (at [`ERROR_DATA_DEPTH`]).
+pub fn error<E>(
+    id: Option<&RequestId>,
+    code: &Value<'_>,
+    message: &str,
+    write_data: Option<impl FnOnce(&mut Vec<u8>) -> Result<(), E>>,
+) -> Result<Vec<u8>, E> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    write_id(&mut out, id);
+    out.extend_from_slice(b",\"error\":{\"code\":");
+    write_value(&mut out, code);
+    out.extend_from_slice(b",\"message\":");
+    write_str(&mut out, message);
+    if let Some(write_data) = write_data {
+        out.extend_from_slice(b",\"data\":");
+        write_data(&mut out)?;
+    }
+    out.extend_from_slice(b"}}");
+    Ok(out)
+}
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -54,16 +110,23 @@ pub fn write_f64(out: &mut Vec<u8>, f: f64) {
             out.push(b'.');
             out.extend_from_slice(&digits[1..]);
         }
-        out.extend_from_slice(format!("e{}{}", if exponent < 0 { '-' } else { '+' }, exponent.abs()).as_bytes());
+        out.extend_from_slice(
+            format!(
+                "e{}{}",
+                if exponent < 0 { '-' } else { '+' },
+                exponent.abs()
+            )
+            .as_bytes(),
+        );
     } else if exponent < 0 {
         out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat(b'0').take((-exponent - 1) as usize));
+        out.extend(std::iter::repeat_n(b'0', (-exponent - 1) as usize));
         out.extend_from_slice(&digits);
     } else {
         let point = exponent as usize + 1;
         if digits.len() <= point {
             out.extend_from_slice(&digits);
-            out.extend(std::iter::repeat(b'0').take(point - digits.len()));
+            out.extend(std::iter::repeat_n(b'0', point - digits.len()));
             out.extend_from_slice(b".0");
         } else {
             out.extend_from_slice(&digits[..point]);
@@ -89,7 +152,10 @@ fn shortest_digits(f: f64) -> (Vec<u8>, i32) {
     while digits.len() > 1 && digits.last() == Some(&b'0') {
         digits.pop();
     }
-    (digits, exponent + int_part.len() as i32 - leading as i32 - 1)
+    (
+        digits,
+        exponent + int_part.len() as i32 - leading as i32 - 1,
+    )
 }
 
 /// Append a `Value` as compact JSON.
@@ -168,9 +234,46 @@ mod tests {
     }
 
     #[test]
+    fn message_framing() {
+        let ok = response(&RequestId::Str("a\"b".into()), |out| {
+            out.extend_from_slice(b"{}");
+            Ok::<(), ()>(())
+        });
+        assert_eq!(ok.unwrap(), br#"{"jsonrpc":"2.0","id":"a\"b","result":{}}"#);
+        let failed = response(&RequestId::Int(1), |_| Err("no"));
+        assert_eq!(failed.unwrap_err(), "no");
+        let err = error(
+            None,
+            &Value::Int(-32600),
+            "bad \"x\"",
+            None::<fn(&mut Vec<u8>) -> Result<(), ()>>,
+        );
+        assert_eq!(
+            err.unwrap(),
+            br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"bad \"x\""}}"#
+        );
+        let err = error(
+            Some(&RequestId::Int(-7)),
+            &Value::UInt(u64::MAX),
+            "m",
+            Some(|out: &mut Vec<u8>| {
+                out.extend_from_slice(b"[1]");
+                Ok::<(), ()>(())
+            }),
+        );
+        assert_eq!(
+            err.unwrap(),
+            br#"{"jsonrpc":"2.0","id":-7,"error":{"code":18446744073709551615,"message":"m","data":[1]}}"#
+        );
+    }
+
+    #[test]
     fn strings_escape_like_orjson() {
         let mut out = Vec::new();
         write_str(&mut out, "a\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}/é\u{2028}");
-        assert_eq!(out, "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001f\u{7f}/é\u{2028}\"".as_bytes());
+        assert_eq!(
+            out,
+            "\"a\\\"\\\\\\n\\r\\t\\b\\f\\u0001\\u001f\u{7f}/é\u{2028}\"".as_bytes()
+        );
     }
 }

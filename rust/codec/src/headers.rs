@@ -1,9 +1,12 @@
 //! Routing headers and `Mcp-Param-*`: the `=?base64?…?=` value codec and the body/header checks.
 //! Twin of `python/mcp_fastpath/_pure/headers.py`; outcomes match the official SDK (mcp 2.3.0).
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use crate::ladder::PROTOCOL_VERSION_KEY;
 use crate::pyfmt::{python_float_str, python_int_from_float_eq};
 use crate::rejection::{Rejection, HEADER_MISMATCH};
 use crate::value::Value;
@@ -38,7 +41,10 @@ pub fn encode_header_value(value: &str) -> String {
     if plain {
         value.to_owned()
     } else {
-        format!("{SENTINEL_PREFIX}{}{SENTINEL_SUFFIX}", STANDARD.encode(value.as_bytes()))
+        format!(
+            "{SENTINEL_PREFIX}{}{SENTINEL_SUFFIX}",
+            STANDARD.encode(value.as_bytes())
+        )
     }
 }
 
@@ -57,36 +63,161 @@ pub fn decode_header_value(value: &str) -> Option<String> {
     String::from_utf8(raw).ok()
 }
 
-/// The three routing headers of one request, read from raw `(name, value)` lines.
+/// `value` without the optional whitespace around it: only SP and HTAB, as RFC 9110 §5.5 says
+/// (a field value never begins or ends in whitespace; servers such as h11 strip it, httptools
+/// does not). Other whitespace (VT, NBSP, ...) is part of the value.
+pub fn trim_ows(value: &str) -> &str {
+    value.trim_matches([' ', '\t'])
+}
+
+/// One of the three routing headers a 2026-07-28 request mirrors from its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutingHeader {
+    ProtocolVersion,
+    Method,
+    Name,
+}
+
+impl RoutingHeader {
+    /// The header a line names (compared case-insensitively, as HTTP field names are), if any.
+    /// Any text form works: the routing names are ASCII, so no other byte can match them.
+    #[inline]
+    pub fn from_name(name: &[u8]) -> Option<RoutingHeader> {
+        // 20, 10 and 8 bytes long: most lines are passed over on their length.
+        let (header, canonical) = match name.len() {
+            20 => (RoutingHeader::ProtocolVersion, "mcp-protocol-version"),
+            10 => (RoutingHeader::Method, "mcp-method"),
+            8 => (RoutingHeader::Name, "mcp-name"),
+            _ => return None,
+        };
+        name.eq_ignore_ascii_case(canonical.as_bytes())
+            .then_some(header)
+    }
+
+    /// The lowercase name, as rejections spell it.
+    pub fn lowercase(self) -> &'static str {
+        match self {
+            RoutingHeader::ProtocolVersion => "mcp-protocol-version",
+            RoutingHeader::Method => "mcp-method",
+            RoutingHeader::Name => "mcp-name",
+        }
+    }
+}
+
+/// A header name or value as a caller hands it over: ASGI servers give `bytes`, which HTTP
+/// defines as Latin-1 (obsolete text included); other callers give text.
+#[derive(Debug, Clone, Copy)]
+pub enum HeaderText<'a> {
+    Latin1(&'a [u8]),
+    Text(&'a str),
+}
+
+impl<'a> HeaderText<'a> {
+    /// The raw bytes, for comparing against ASCII names.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match self {
+            HeaderText::Latin1(b) => b,
+            HeaderText::Text(s) => s.as_bytes(),
+        }
+    }
+
+    /// The text: Latin-1 bytes are one code point each (ASCII, the usual case, is borrowed).
+    pub fn to_text(&self) -> Cow<'a, str> {
+        match *self {
+            HeaderText::Latin1(b) => match std::str::from_utf8(b) {
+                Ok(ascii) if b.is_ascii() => Cow::Borrowed(ascii),
+                _ => Cow::Owned(b.iter().map(|&c| c as char).collect()),
+            },
+            HeaderText::Text(s) => Cow::Borrowed(s),
+        }
+    }
+}
+
+/// The three routing headers of one request, read from raw `(name, value)` lines; each value is
+/// kept without its surrounding SP/HTAB ([`trim_ows`]).
+/// Values borrow from the caller's header lines where they can.
 #[derive(Debug, Default, Clone)]
-pub struct RoutingHeaders {
-    pub protocol_version: Option<String>,
-    pub method: Option<String>,
-    pub name: Option<String>,
+pub struct RoutingHeaders<'h> {
+    pub protocol_version: Option<Cow<'h, str>>,
+    pub method: Option<Cow<'h, str>>,
+    pub name: Option<Cow<'h, str>>,
     /// The first routing header seen a second time (lowercase), if any.
     pub duplicated: Option<&'static str>,
 }
 
-impl RoutingHeaders {
+impl<'h> RoutingHeaders<'h> {
     /// Record one header line; names compare case-insensitively, the first copy is kept.
-    pub fn push(&mut self, name: &str, value: impl Into<String>) {
-        let (slot, canonical) = if name.eq_ignore_ascii_case("mcp-protocol-version") {
-            (&mut self.protocol_version, "mcp-protocol-version")
-        } else if name.eq_ignore_ascii_case("mcp-method") {
-            (&mut self.method, "mcp-method")
-        } else if name.eq_ignore_ascii_case("mcp-name") {
-            (&mut self.name, "mcp-name")
-        } else {
-            return;
+    pub fn push(&mut self, name: &str, value: &'h str) {
+        if let Some(header) = RoutingHeader::from_name(name.as_bytes()) {
+            self.set(header, Cow::Borrowed(value));
+        }
+    }
+
+    /// Record one line of a routing header (the first copy is kept, a second one noted).
+    pub fn set(&mut self, header: RoutingHeader, value: Cow<'h, str>) {
+        let slot = match header {
+            RoutingHeader::ProtocolVersion => &mut self.protocol_version,
+            RoutingHeader::Method => &mut self.method,
+            RoutingHeader::Name => &mut self.name,
         };
         if slot.is_some() {
             if self.duplicated.is_none() {
-                self.duplicated = Some(canonical);
+                self.duplicated = Some(header.lowercase());
             }
         } else {
-            *slot = Some(value.into());
+            *slot = Some(match value {
+                Cow::Borrowed(text) => Cow::Borrowed(trim_ows(text)),
+                Cow::Owned(text) if trim_ows(&text).len() == text.len() => Cow::Owned(text),
+                Cow::Owned(text) => Cow::Owned(trim_ows(&text).to_owned()),
+            });
         }
     }
+}
+
+/// Every header line as `(lowercase name, value)`, for [`check_param_headers`].
+#[derive(Debug, Default, Clone)]
+pub struct HeaderLines(pub Vec<(String, String)>);
+
+impl HeaderLines {
+    pub fn push(&mut self, name: HeaderText<'_>, value: HeaderText<'_>) {
+        self.0.push((
+            name.to_text().to_ascii_lowercase(),
+            value.to_text().into_owned(),
+        ));
+    }
+}
+
+/// Why [`request_headers`] cannot derive the headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoProtocolVersion;
+
+impl std::fmt::Display for NoProtocolVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "params._meta['{PROTOCOL_VERSION_KEY}'] must be a str to derive MCP-Protocol-Version"
+        )
+    }
+}
+
+/// The routing headers a client sends with a request: `MCP-Protocol-Version` (the `_meta`
+/// protocol version, `version`), `Mcp-Method`, and `Mcp-Name` for a name-bearing method whose
+/// name member (`param(key)` reads `params[key]` when it is a string) is present, encoded with
+/// [`encode_header_value`].
+pub fn request_headers<'p>(
+    method: &str,
+    version: Option<&str>,
+    param: impl FnOnce(&'static str) -> Option<Cow<'p, str>>,
+) -> Result<Vec<(&'static str, String)>, NoProtocolVersion> {
+    let version = version.ok_or(NoProtocolVersion)?;
+    let mut out = vec![
+        ("MCP-Protocol-Version", version.to_owned()),
+        ("Mcp-Method", method.to_owned()),
+    ];
+    if let Some(name) = name_key(method).and_then(param) {
+        out.push(("Mcp-Name", encode_header_value(&name)));
+    }
+    Ok(out)
 }
 
 // ---- Mcp-Param-* -------------------------------------------------------------------------
@@ -105,15 +236,28 @@ const SINGLE_SCHEMA_KEYWORDS: &[&str] = &[
     "contentSchema",
 ];
 const LIST_SCHEMA_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
-const MAP_SCHEMA_KEYWORDS: &[&str] = &["patternProperties", "dependentSchemas", "$defs", "definitions"];
+const MAP_SCHEMA_KEYWORDS: &[&str] = &[
+    "patternProperties",
+    "dependentSchemas",
+    "$defs",
+    "definitions",
+];
+
+/// A subschema's members, with the chain of `properties` keys that leads to it.
+type SchemaPosition<'v, 'a> = (
+    Option<Vec<&'v str>>,
+    &'v [(std::borrow::Cow<'a, str>, Value<'a>)],
+);
 
 /// Every subschema with its chain of `properties` keys (`None` once another applicator was
 /// crossed), depth-first, last child first — the SDK's order, so the first failure is the same.
-fn schema_positions<'v, 'a>(root: &'v Value<'a>) -> Vec<(Option<Vec<&'v str>>, &'v [(std::borrow::Cow<'a, str>, Value<'a>)])> {
+fn schema_positions<'v, 'a>(root: &'v Value<'a>) -> Vec<SchemaPosition<'v, 'a>> {
     let mut out = Vec::new();
     let mut stack: Vec<(Option<Vec<&'v str>>, &'v Value<'a>)> = vec![(Some(Vec::new()), root)];
     while let Some((path, node)) = stack.pop() {
-        let Value::Object(members) = node else { continue };
+        let Value::Object(members) = node else {
+            continue;
+        };
         for (keyword, value) in members {
             let keyword: &str = keyword;
             if keyword == "properties" {
@@ -144,7 +288,10 @@ fn schema_positions<'v, 'a>(root: &'v Value<'a>) -> Vec<(Option<Vec<&'v str>>, &
     out
 }
 
-fn member<'v, 'a>(members: &'v [(std::borrow::Cow<'a, str>, Value<'a>)], key: &str) -> Option<&'v Value<'a>> {
+fn member<'v, 'a>(
+    members: &'v [(std::borrow::Cow<'a, str>, Value<'a>)],
+    key: &str,
+) -> Option<&'v Value<'a>> {
     members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
@@ -155,17 +302,24 @@ fn is_header_token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-type Positions<'v, 'a> = Vec<(Option<Vec<&'v str>>, &'v [(std::borrow::Cow<'a, str>, Value<'a>)])>;
+type Positions<'v, 'a> = Vec<(
+    Option<Vec<&'v str>>,
+    &'v [(std::borrow::Cow<'a, str>, Value<'a>)],
+)>;
 
 fn schema_is_valid(positions: &Positions<'_, '_>) -> bool {
     let mut seen: Vec<String> = Vec::new();
     for (path, members) in positions {
-        let Some(token) = member(members, "x-mcp-header") else { continue };
+        let Some(token) = member(members, "x-mcp-header") else {
+            continue;
+        };
         let Some(path) = path else { return false };
         if path.is_empty() {
             return false;
         }
-        let Value::Str(token) = token else { return false };
+        let Value::Str(token) = token else {
+            return false;
+        };
         if !is_header_token(token) {
             return false;
         }
@@ -214,10 +368,15 @@ fn is_canonical_decimal(s: &str) -> bool {
     };
     !whole.is_empty()
         && whole.bytes().all(|b| b.is_ascii_digit())
-        && fraction.map_or(true, |f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn matches(schema_type: Option<&Value<'_>>, value: &Value<'_>, rendered: &str, decoded: &str) -> bool {
+fn matches(
+    schema_type: Option<&Value<'_>>,
+    value: &Value<'_>,
+    rendered: &str,
+    decoded: &str,
+) -> bool {
     let integral = match value {
         Value::Int(_) | Value::UInt(_) => true,
         Value::Float(f) => f.is_finite() && f.fract() == 0.0,
@@ -235,7 +394,8 @@ fn matches(schema_type: Option<&Value<'_>>, value: &Value<'_>, rendered: &str, d
 }
 
 /// Check every `Mcp-Param-*` header a tool's `inputSchema` declares against its argument.
-/// `headers` are `(lowercase name, value)` lines. A schema with an invalid declaration validates nothing.
+/// `headers` are `(lowercase name, value)` lines; values are compared without their surrounding
+/// SP/HTAB ([`trim_ows`]). A schema with an invalid declaration validates nothing.
 pub fn check_param_headers(
     input_schema: &Value<'_>,
     arguments: &Value<'_>,
@@ -246,9 +406,15 @@ pub fn check_param_headers(
         return Ok(());
     }
     let empty = Value::Object(Vec::new());
-    let arguments = if arguments.is_object() { arguments } else { &empty };
+    let arguments = if arguments.is_object() {
+        arguments
+    } else {
+        &empty
+    };
     for (path, members) in &positions {
-        let (Some(path), Some(Value::Str(token))) = (path, member(members, "x-mcp-header")) else { continue };
+        let (Some(path), Some(Value::Str(token))) = (path, member(members, "x-mcp-header")) else {
+            continue;
+        };
         if path.is_empty() {
             continue;
         }
@@ -257,7 +423,7 @@ pub fn check_param_headers(
         let mut copies = headers.iter().filter(|(n, _)| *n == key);
         let first = copies.next();
         // The SDK folds into a dict: a repeated header is judged by its last copy.
-        let raw = copies.last().or(first).map(|(_, v)| v.as_str());
+        let raw = copies.next_back().or(first).map(|(_, v)| trim_ows(v));
         let repeated = first.is_some() && headers.iter().filter(|(n, _)| *n == key).count() > 1;
         let value = value_at(arguments, path);
         let argument = path.join(".");
@@ -290,7 +456,9 @@ pub fn check_param_headers(
             ));
         };
         let Some(decoded) = decode_header_value(raw) else {
-            return mismatch(format!("{header} header carries a malformed base64 sentinel value"));
+            return mismatch(format!(
+                "{header} header carries a malformed base64 sentinel value"
+            ));
         };
         if !matches(member(members, "type"), value, &rendered, &decoded) {
             return mismatch(format!(
@@ -304,7 +472,11 @@ pub fn check_param_headers(
 
 /// Python's `repr()` of a str, so messages read the same from both backends.
 pub fn python_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -317,8 +489,12 @@ pub fn python_str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (0x80..0xa0).contains(&(c as u32)) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (0x80..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -332,12 +508,28 @@ mod tests {
 
     #[test]
     fn header_values_round_trip() {
-        for s in ["add", "Hello, 世界", " padded ", "line1\nline2", "=?base64?literal?=", ""] {
-            assert_eq!(decode_header_value(&encode_header_value(s)).as_deref(), Some(s));
+        for s in [
+            "add",
+            "Hello, 世界",
+            " padded ",
+            "line1\nline2",
+            "=?base64?literal?=",
+            "",
+        ] {
+            assert_eq!(
+                decode_header_value(&encode_header_value(s)).as_deref(),
+                Some(s)
+            );
         }
-        assert_eq!(encode_header_value("Hello, 世界"), "=?base64?SGVsbG8sIOS4lueVjA==?=");
+        assert_eq!(
+            encode_header_value("Hello, 世界"),
+            "=?base64?SGVsbG8sIOS4lueVjA==?="
+        );
         assert_eq!(encode_header_value(" padded "), "=?base64?IHBhZGRlZCA=?=");
-        assert_eq!(encode_header_value("=?base64?literal?="), "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=");
+        assert_eq!(
+            encode_header_value("=?base64?literal?="),
+            "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?="
+        );
     }
 
     #[test]
@@ -350,12 +542,140 @@ mod tests {
     }
 
     #[test]
+    fn routing_header_names() {
+        assert_eq!(
+            RoutingHeader::from_name(b"MCP-Protocol-Version"),
+            Some(RoutingHeader::ProtocolVersion)
+        );
+        assert_eq!(
+            RoutingHeader::from_name(b"mcp-method"),
+            Some(RoutingHeader::Method)
+        );
+        assert_eq!(
+            RoutingHeader::from_name(b"Mcp-Name"),
+            Some(RoutingHeader::Name)
+        );
+        for other in [
+            &b"mcp-names"[..],
+            b"mcp-nam",
+            b"x-mcp-name",
+            b"mcp\xadname",
+            b"",
+        ] {
+            assert_eq!(RoutingHeader::from_name(other), None);
+        }
+        // A Latin-1 or UTF-8 look-alike never matches (no Unicode case folding).
+        assert_eq!(RoutingHeader::from_name("mcp-nâme".as_bytes()), None);
+    }
+
+    #[test]
+    fn header_text_is_latin1_or_text() {
+        assert!(matches!(
+            HeaderText::Latin1(b"tools/call").to_text(),
+            Cow::Borrowed("tools/call")
+        ));
+        assert_eq!(HeaderText::Latin1(b"caf\xe9 \xa0").to_text(), "café \u{a0}");
+        assert_eq!(HeaderText::Text("café").to_text(), "café");
+        let mut lines = HeaderLines::default();
+        lines.push(
+            HeaderText::Latin1(b"Mcp-Param-A"),
+            HeaderText::Latin1(b"\xe9"),
+        );
+        lines.push(HeaderText::Text("X-Other"), HeaderText::Text("v"));
+        assert_eq!(
+            lines.0,
+            vec![
+                ("mcp-param-a".to_owned(), "é".to_owned()),
+                ("x-other".to_owned(), "v".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn request_headers_for_a_client() {
+        let got = request_headers("tools/call", Some("2026-07-28"), |key| {
+            assert_eq!(key, "name");
+            Some("héllo".into())
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                ("MCP-Protocol-Version", "2026-07-28".to_owned()),
+                ("Mcp-Method", "tools/call".to_owned()),
+                ("Mcp-Name", "=?base64?aMOpbGxv?=".to_owned()),
+            ]
+        );
+        let got = request_headers("resources/read", Some("v"), |key| {
+            assert_eq!(key, "uri");
+            None
+        })
+        .unwrap();
+        assert_eq!(got.len(), 2);
+        // Methods without a name member never look one up.
+        let got = request_headers("tools/list", Some("v"), |_| panic!("no name member")).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            request_headers("tools/list", None, |_| None).unwrap_err(),
+            NoProtocolVersion
+        );
+        assert_eq!(
+            NoProtocolVersion.to_string(),
+            "params._meta['io.modelcontextprotocol/protocolVersion'] must be a str to derive MCP-Protocol-Version"
+        );
+    }
+
+    #[test]
     fn duplicated_routing_header_is_seen_case_insensitively() {
         let mut h = RoutingHeaders::default();
         h.push("Mcp-Method", "tools/call");
         h.push("MCP-METHOD", "tools/list");
         assert_eq!(h.duplicated, Some("mcp-method"));
         assert_eq!(h.method.as_deref(), Some("tools/call"));
+    }
+
+    #[test]
+    fn routing_values_lose_only_sp_and_htab_around_them() {
+        let mut h = RoutingHeaders::default();
+        h.push("mcp-protocol-version", " \t2026-07-28\t ");
+        h.push("mcp-method", "\ttools/call");
+        h.push("mcp-name", "  a b  ");
+        assert_eq!(h.protocol_version.as_deref(), Some("2026-07-28"));
+        assert_eq!(h.method.as_deref(), Some("tools/call"));
+        assert_eq!(h.name.as_deref(), Some("a b"));
+        // Vertical tab, form feed, CR/LF and NBSP are not optional whitespace.
+        for kept in ["\u{b}add", "add\u{c}", "\u{a0}add", "add\u{a0}", "add\r\n"] {
+            assert_eq!(trim_ows(kept), kept);
+        }
+        assert_eq!(trim_ows(" \t "), "");
+    }
+
+    #[test]
+    fn param_header_values_lose_only_sp_and_htab_around_them() {
+        let schema = crate::json::parse(
+            br#"{"type":"object","properties":{"r":{"type":"string","x-mcp-header":"R"}}}"#,
+            &crate::json::ParseLimits {
+                max_depth: 64,
+                max_string_bytes: 1 << 20,
+            },
+        )
+        .unwrap();
+        let arguments = Value::Object(vec![("r".into(), Value::Str("eu".into()))]);
+        let header = |v: &str| vec![("mcp-param-r".to_owned(), v.to_owned())];
+        for padded in ["eu", " eu", "eu\t", " \t eu \t "] {
+            assert_eq!(
+                check_param_headers(&schema, &arguments, &header(padded)),
+                Ok(())
+            );
+        }
+        for other in ["\u{b}eu", "eu\u{a0}", "e u"] {
+            assert_eq!(
+                check_param_headers(&schema, &arguments, &header(other))
+                    .unwrap_err()
+                    .code,
+                HEADER_MISMATCH
+            );
+        }
     }
 
     #[test]

@@ -109,53 +109,168 @@ impl std::error::Error for ParseError {}
 
 /// Parse one JSON document: exactly one value, optionally surrounded by whitespace.
 pub fn parse<'a>(input: &'a [u8], limits: &ParseLimits) -> Result<Value<'a>, ParseError> {
+    with_stacks(|stacks| {
+        let mut parser = Parser::new(input, limits);
+        let value = parser.value(0, stacks)?;
+        parser.finish(value)
+    })
+}
+
+/// Parse JSON that [`parse`] or [`parse_outlined`] already accepted (a document, or the span of
+/// one of its values): no limits, and no duplicate-key check, which that parse made. Other input
+/// still parses safely (an error, or a tree holding the last or first of a duplicate).
+pub fn parse_validated(input: &[u8]) -> Result<Value<'_>, ParseError> {
+    let limits = ParseLimits {
+        max_depth: usize::MAX,
+        max_string_bytes: usize::MAX,
+    };
+    with_stacks(|stacks| {
+        let mut parser = Parser::new(input, &limits);
+        parser.check_duplicates = false;
+        let value = parser.value(0, stacks)?;
+        parser.finish(value)
+    })
+}
+
+/// A byte range of the input: `input[start..end]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// What [`parse_outlined`] outlines: the top-level object's member `inner` (for MCP, `params`),
+/// whose own members' values are located in the input, and (when `skip`) only validated, not
+/// built, unless named in `build`.
+#[derive(Clone, Copy, Debug)]
+pub struct Outline<'p> {
+    pub inner: &'p str,
+    pub build: &'p [Built<'p>],
+    pub skip: bool,
+}
+
+/// A member of `inner` that a skipping outline builds: all of its value, or (`only`), when that
+/// value is an object, just its members named in any of the lists; its other members are
+/// validated only and hold `Value::Null`.
+#[derive(Clone, Copy, Debug)]
+pub struct Built<'p> {
+    pub key: &'p str,
+    pub only: Option<&'p [&'p [&'p str]]>,
+}
+
+impl Built<'_> {
+    fn builds(&self, key: &str) -> bool {
+        self.only
+            .is_none_or(|lists| lists.iter().any(|list| list.contains(&key)))
+    }
+}
+
+/// A document parsed by [`parse_outlined`].
+#[derive(Debug)]
+pub struct Document<'a> {
+    /// The document's value. Where a member of `inner` was skipped, its value here is
+    /// `Value::Null` (a placeholder: read that member through its span).
+    pub value: Value<'a>,
+    /// Where the value of the top-level member `inner` lies, if the document is an object with
+    /// that member.
+    pub inner: Option<Span>,
+    /// Each member of `inner` (when its value is an object) with where its value lies, in order.
+    pub members: Vec<(Cow<'a, str>, Span)>,
+}
+
+impl Document<'_> {
+    /// Where the value of `inner`'s member `key` lies.
+    pub fn member_span(&self, key: &str) -> Option<Span> {
+        self.members
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, span)| *span)
+    }
+}
+
+/// Parse one JSON document like [`parse`] (the same acceptance, the same errors at the same
+/// offsets: every byte is validated), and outline it as `outline` says.
+pub fn parse_outlined<'a>(
+    input: &'a [u8],
+    limits: &ParseLimits,
+    outline: &Outline<'_>,
+) -> Result<Document<'a>, ParseError> {
+    with_stacks(|stacks| Parser::new(input, limits).outlined(outline, stacks))
+}
+
+/// Run `f` with this thread's scratch stacks (all empty), and keep their memory for the next
+/// parse on this thread (unless one body made them huge): it spares a large body the regrowth,
+/// and the allocator the page faults.
+fn with_stacks<'a, R>(f: impl FnOnce(&mut Stacks<'a>) -> R) -> R {
     // (`try_with`: a parse from a thread-local destructor just goes without.)
-    let mut scratch = SCRATCH
+    let scratch = SCRATCH
         .try_with(|cell| cell.take())
         .ok()
         .flatten()
         .unwrap_or_default();
-    // SAFETY: the stored vectors are empty, and `Value<'static>` and `Value<'a>` (with the
-    // tuples around them) differ only in a lifetime, so they have one layout.
-    let mut items: Vec<Value<'a>> = unsafe { recast(std::mem::take(&mut scratch.items)) };
-    let mut members: Vec<(Cow<'a, str>, Value<'a>)> =
-        unsafe { recast(std::mem::take(&mut scratch.members)) };
-    let parser = Parser {
-        input,
-        pos: 0,
-        limits: *limits,
-    };
-    let result = parser.parse_document(&mut scratch.frames, &mut items, &mut members);
-    // Keep the stacks' memory for the next parse on this thread (unless one body made them
-    // huge): it spares a large body the regrowth, and the allocator the page faults.
-    items.clear();
-    members.clear();
-    scratch.frames.clear();
-    if items.capacity() <= MAX_KEPT_SCRATCH
-        && members.capacity() <= MAX_KEPT_SCRATCH
-        && scratch.frames.capacity() <= MAX_KEPT_SCRATCH
-    {
-        // SAFETY: as above; both vectors are empty again.
-        scratch.items = unsafe { recast(items) };
-        scratch.members = unsafe { recast(members) };
+    // SAFETY: the stored vectors are empty, and the `'static` and `'a` forms of the element
+    // types differ only in a lifetime, so they have one layout.
+    let mut stacks: Stacks<'a> = unsafe { scratch.recast() };
+    let result = f(&mut stacks);
+    stacks.clear();
+    if stacks.capacity() <= MAX_KEPT_SCRATCH {
+        // SAFETY: as above; every vector is empty again.
+        let scratch: Stacks<'static> = unsafe { stacks.recast() };
         let _ = SCRATCH.try_with(|cell| cell.set(Some(scratch)));
     }
     result
 }
 
-/// Scratch stacks kept per thread between parses; empty whenever stored.
+/// The parser's working stacks, innermost last: open containers (`frames`), the items of open
+/// arrays, the members of open objects, and the keys of open objects being only validated.
 #[derive(Default)]
-struct Scratch {
+struct Stacks<'a> {
     frames: Vec<Frame>,
-    items: Vec<Value<'static>>,
-    members: Vec<(Cow<'static, str>, Value<'static>)>,
+    items: Vec<Value<'a>>,
+    members: Vec<(Cow<'a, str>, Value<'a>)>,
+    keys: Vec<Cow<'a, str>>,
+    tables: TablePool,
 }
 
-/// Above this many entries (some 350 KiB in all), a scratch stack is freed rather than kept.
+impl<'a> Stacks<'a> {
+    fn clear(&mut self) {
+        for frame in self.frames.drain(..) {
+            self.tables.give(frame.keys);
+        }
+        self.items.clear();
+        self.members.clear();
+        self.keys.clear();
+    }
+
+    fn capacity(&self) -> usize {
+        self.frames
+            .capacity()
+            .max(self.items.capacity())
+            .max(self.members.capacity())
+            .max(self.keys.capacity())
+    }
+
+    /// The same (empty) stacks for another lifetime.
+    ///
+    /// # Safety
+    /// Every vector must be empty.
+    unsafe fn recast<'b>(self) -> Stacks<'b> {
+        Stacks {
+            frames: self.frames,
+            items: recast(self.items),
+            members: recast(self.members),
+            keys: recast(self.keys),
+            tables: self.tables,
+        }
+    }
+}
+
+/// Above this many entries (some 450 KiB in all), the scratch stacks are freed rather than kept.
 const MAX_KEPT_SCRATCH: usize = 4096;
 
 thread_local! {
-    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+    /// Scratch stacks kept per thread between parses; empty whenever stored.
+    static SCRATCH: std::cell::Cell<Option<Stacks<'static>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Reuse the buffer of an empty vector for a type of the same layout.
@@ -182,14 +297,17 @@ struct Frame {
     /// Where this container's items start in the shared scratch stack.
     start: usize,
     is_object: bool,
-    /// Duplicate-key index, built once an object grows past `LINEAR_DUP_MAX` members.
-    keys: Option<Box<KeyTable>>,
+    /// Duplicate-key index, taken from the pool once an object grows past `LINEAR_DUP_MAX`
+    /// members (and given back when it closes).
+    keys: Option<KeyTable>,
 }
 
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
     limits: ParseLimits,
+    /// Off only for input a checked parse already accepted (`parse_validated`).
+    check_duplicates: bool,
 }
 
 #[inline]
@@ -234,6 +352,15 @@ fn take_tail<T>(scratch: &mut Vec<T>, start: usize) -> Vec<T> {
 }
 
 impl<'a> Parser<'a> {
+    fn new(input: &'a [u8], limits: &ParseLimits) -> Self {
+        Parser {
+            input,
+            pos: 0,
+            limits: *limits,
+            check_duplicates: true,
+        }
+    }
+
     #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(&c) = self.input.get(self.pos) {
@@ -260,22 +387,25 @@ impl<'a> Parser<'a> {
         err(ParseErrorKind::Eof, self.input.len())
     }
 
-    /// `frames` holds the open containers; `items` the items of the open arrays and `members`
-    /// the members of the open objects, innermost last, where an object's last member holds a
-    /// placeholder value while its real value is being parsed. All three start empty.
-    fn parse_document(
-        mut self,
-        frames: &mut Vec<Frame>,
-        items: &mut Vec<Value<'a>>,
-        members: &mut Vec<(Cow<'a, str>, Value<'a>)>,
-    ) -> Result<Value<'a>, ParseError> {
-        // Put a finished value where it belongs: the document (then finish), the open object's
-        // last member (replacing its `Null` placeholder) or the open array. Writing it straight
-        // to its place, rather than through a variable, keeps the hot path free of copies.
+    /// The value at `self.pos`, inside `depth` open containers (for the depth limit). The
+    /// stacks start empty and end empty; an object's last member holds a placeholder value while
+    /// its real value is being parsed.
+    fn value(&mut self, depth: usize, stacks: &mut Stacks<'a>) -> Result<Value<'a>, ParseError> {
+        let Stacks {
+            frames,
+            items,
+            members,
+            tables,
+            ..
+        } = stacks;
+        // Put a finished value where it belongs: the caller (when it is the outermost one), the
+        // open object's last member (replacing its `Null` placeholder) or the open array.
+        // Writing it straight to its place, rather than through a variable, keeps the hot path
+        // free of copies.
         macro_rules! place {
             ($value:expr) => {{
                 match frames.last() {
-                    None => return self.finish($value),
+                    None => return Ok($value),
                     Some(frame) if frame.is_object => {
                         if let Some(last) = members.last_mut() {
                             // SAFETY: overwrites the `Null` placeholder, which owns nothing.
@@ -305,7 +435,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 b'{' => {
-                    if frames.len() >= self.limits.max_depth {
+                    if depth + frames.len() >= self.limits.max_depth {
                         return err(ParseErrorKind::TooDeep, self.pos);
                     }
                     self.pos += 1;
@@ -334,7 +464,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 b'[' => {
-                    if frames.len() >= self.limits.max_depth {
+                    if depth + frames.len() >= self.limits.max_depth {
                         return err(ParseErrorKind::TooDeep, self.pos);
                     }
                     self.pos += 1;
@@ -369,7 +499,7 @@ impl<'a> Parser<'a> {
             // is itself a finished value).
             loop {
                 let Some(frame) = frames.last_mut() else {
-                    unreachable!("a value at the top level finishes the document");
+                    unreachable!("the outermost value returns to the caller");
                 };
                 if frame.is_object {
                     match self.peek()? {
@@ -381,7 +511,14 @@ impl<'a> Parser<'a> {
                             let key_at = self.pos;
                             match self.plain_string() {
                                 Ok(key) => {
-                                    if is_duplicate(&members[frame.start..], &mut frame.keys, key) {
+                                    if self.check_duplicates
+                                        && is_duplicate(
+                                            &members[frame.start..],
+                                            &mut frame.keys,
+                                            key,
+                                            tables,
+                                        )
+                                    {
                                         return err(
                                             ParseErrorKind::DuplicateKey(key.into()),
                                             key_at,
@@ -391,7 +528,13 @@ impl<'a> Parser<'a> {
                                 }
                                 Err(i) => {
                                     let key = self.string_rest(i)?;
-                                    if is_duplicate(&members[frame.start..], &mut frame.keys, &key)
+                                    if self.check_duplicates
+                                        && is_duplicate(
+                                            &members[frame.start..],
+                                            &mut frame.keys,
+                                            &key,
+                                            tables,
+                                        )
                                     {
                                         return err(
                                             ParseErrorKind::DuplicateKey(key.into_owned()),
@@ -407,6 +550,7 @@ impl<'a> Parser<'a> {
                         b'}' => {
                             self.pos += 1;
                             let start = frame.start;
+                            tables.give(frame.keys.take());
                             frames.pop();
                             let object = take_tail(members, start);
                             place!(Value::Object(object));
@@ -434,7 +578,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The document's value is complete: only whitespace may follow.
-    fn finish(mut self, value: Value<'a>) -> Result<Value<'a>, ParseError> {
+    fn finish<T>(&mut self, value: T) -> Result<T, ParseError> {
         self.skip_ws();
         if self.pos != self.input.len() {
             return err(ParseErrorKind::TrailingData, self.pos);
@@ -466,6 +610,243 @@ impl<'a> Parser<'a> {
             }
         }
         unreachable!("literal mismatch not found")
+    }
+
+    // --- outlining and validating without building ------------------------------------------
+
+    /// The document at `self.pos`, outlined (see [`parse_outlined`]).
+    fn outlined(
+        &mut self,
+        outline: &Outline<'_>,
+        stacks: &mut Stacks<'a>,
+    ) -> Result<Document<'a>, ParseError> {
+        if self.peek()? != b'{' {
+            let value = self.value(0, stacks)?;
+            return self.finish(Document {
+                value,
+                inner: None,
+                members: Vec::new(),
+            });
+        }
+        let mut inner = None;
+        let mut inner_members = Vec::new();
+        let top = self.object(0, stacks, |parser, key, stacks| {
+            if key.as_ref() != outline.inner {
+                return parser.value(1, stacks);
+            }
+            let start = parser.pos;
+            let value = if parser.input[start] == b'{' {
+                parser.object(1, stacks, |parser, key, stacks| {
+                    let start = parser.pos;
+                    let built = outline.build.iter().find(|b| b.key == key.as_ref());
+                    let value = match built {
+                        _ if !outline.skip => parser.value(2, stacks)?,
+                        None => {
+                            parser.skip_value(2, stacks)?;
+                            Value::Null
+                        }
+                        Some(built) if built.only.is_some() && parser.input[start] == b'{' => {
+                            parser.object(2, stacks, |parser, key, stacks| {
+                                if built.builds(key) {
+                                    parser.value(3, stacks)
+                                } else {
+                                    parser.skip_value(3, stacks)?;
+                                    Ok(Value::Null)
+                                }
+                            })?
+                        }
+                        Some(_) => parser.value(2, stacks)?,
+                    };
+                    inner_members.push((
+                        key.clone(),
+                        Span {
+                            start,
+                            end: parser.pos,
+                        },
+                    ));
+                    Ok(value)
+                })?
+            } else {
+                parser.value(1, stacks)?
+            };
+            inner = Some(Span {
+                start,
+                end: parser.pos,
+            });
+            Ok(value)
+        })?;
+        self.finish(Document {
+            value: top,
+            inner,
+            members: inner_members,
+        })
+    }
+
+    /// The object at `self.pos` (which holds `{`) inside `depth` containers, each member's value
+    /// read by `member(parser, key, stacks)` with `self.pos` at its first byte. The same checks,
+    /// in the same order, as `value` makes.
+    fn object(
+        &mut self,
+        depth: usize,
+        stacks: &mut Stacks<'a>,
+        mut member: impl FnMut(
+            &mut Self,
+            &Cow<'a, str>,
+            &mut Stacks<'a>,
+        ) -> Result<Value<'a>, ParseError>,
+    ) -> Result<Value<'a>, ParseError> {
+        if depth >= self.limits.max_depth {
+            return err(ParseErrorKind::TooDeep, self.pos);
+        }
+        self.pos += 1;
+        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
+        let mut table = None;
+        match self.peek()? {
+            b'}' => {
+                self.pos += 1;
+                return Ok(Value::Object(members));
+            }
+            b'"' => {}
+            _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+        }
+        loop {
+            let key_at = self.pos;
+            let key = match self.plain_string() {
+                Ok(key) => Cow::Borrowed(key),
+                Err(i) => self.string_rest(i)?,
+            };
+            if is_duplicate(&members, &mut table, &key, &mut stacks.tables) {
+                stacks.tables.give(table);
+                return err(ParseErrorKind::DuplicateKey(key.into_owned()), key_at);
+            }
+            self.colon()?;
+            self.peek()?;
+            let value = member(self, &key, stacks)?;
+            members.push((key, value));
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    if self.peek()? != b'"' {
+                        return err(ParseErrorKind::UnexpectedChar, self.pos);
+                    }
+                }
+                b'}' => {
+                    self.pos += 1;
+                    stacks.tables.give(table);
+                    return Ok(Value::Object(members));
+                }
+                _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+            }
+        }
+    }
+
+    /// Validate the value at `self.pos` inside `depth` containers exactly as `value` would parse
+    /// it (the same errors at the same offsets), building nothing but the keys of the open
+    /// objects, which duplicate detection needs. The stacks start and end empty.
+    fn skip_value(&mut self, depth: usize, stacks: &mut Stacks<'a>) -> Result<(), ParseError> {
+        let Stacks {
+            frames,
+            keys,
+            tables,
+            ..
+        } = stacks;
+        'value: loop {
+            match self.peek()? {
+                b'"' => {
+                    if let Err(i) = self.plain_string() {
+                        self.skip_string_rest(i)?;
+                    }
+                }
+                b'-' | b'0'..=b'9' => {
+                    self.parse_number()?;
+                }
+                b'{' => {
+                    if depth + frames.len() >= self.limits.max_depth {
+                        return err(ParseErrorKind::TooDeep, self.pos);
+                    }
+                    self.pos += 1;
+                    match self.peek()? {
+                        b'}' => self.pos += 1,
+                        b'"' => {
+                            frames.push(Frame {
+                                start: keys.len(),
+                                is_object: true,
+                                keys: None,
+                            });
+                            let key = match self.plain_string() {
+                                Ok(key) => Cow::Borrowed(key),
+                                Err(i) => self.string_rest(i)?,
+                            };
+                            keys.push(key);
+                            self.colon()?;
+                            continue 'value;
+                        }
+                        _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+                    }
+                }
+                b'[' => {
+                    if depth + frames.len() >= self.limits.max_depth {
+                        return err(ParseErrorKind::TooDeep, self.pos);
+                    }
+                    self.pos += 1;
+                    if self.peek()? == b']' {
+                        self.pos += 1;
+                    } else {
+                        frames.push(Frame {
+                            start: 0,
+                            is_object: false,
+                            keys: None,
+                        });
+                        continue 'value;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+            }
+
+            // After a value: a separator, or the end of the container (itself a whole value).
+            loop {
+                let Some(frame) = frames.last_mut() else {
+                    return Ok(());
+                };
+                match (self.peek()?, frame.is_object) {
+                    (b',', true) => {
+                        self.pos += 1;
+                        if self.peek()? != b'"' {
+                            return err(ParseErrorKind::UnexpectedChar, self.pos);
+                        }
+                        let key_at = self.pos;
+                        let key = match self.plain_string() {
+                            Ok(key) => Cow::Borrowed(key),
+                            Err(i) => self.string_rest(i)?,
+                        };
+                        if is_duplicate(&keys[frame.start..], &mut frame.keys, &key, tables) {
+                            return err(ParseErrorKind::DuplicateKey(key.into_owned()), key_at);
+                        }
+                        keys.push(key);
+                        self.colon()?;
+                        continue 'value;
+                    }
+                    (b',', false) => {
+                        self.pos += 1;
+                        continue 'value;
+                    }
+                    (b'}', true) => {
+                        self.pos += 1;
+                        keys.truncate(frame.start);
+                        tables.give(frame.keys.take());
+                        frames.pop();
+                    }
+                    (b']', false) => {
+                        self.pos += 1;
+                        frames.pop();
+                    }
+                    _ => return err(ParseErrorKind::UnexpectedChar, self.pos),
+                }
+            }
+        }
     }
 
     // --- strings ------------------------------------------------------------------------------
@@ -508,6 +889,69 @@ impl<'a> Parser<'a> {
                     return Ok(Cow::Borrowed(s));
                 }
                 b'\\' => return self.parse_string_escaped(open, i),
+                0x00..=0x1f => return err(ParseErrorKind::ControlInString, i),
+                _ => i = utf8_sequence_end(input, i)?,
+            }
+            i = scan_plain(input, i);
+        }
+    }
+
+    /// `string_rest` (and `parse_string_escaped`) for a value nobody keeps: the same checks, the
+    /// same errors at the same offsets, the decoded length counted instead of the text built.
+    #[inline(never)]
+    fn skip_string_rest(&mut self, mut i: usize) -> Result<(), ParseError> {
+        let input = self.input;
+        let open = self.pos;
+        let start = open + 1;
+        // Input bytes that escapes spell but the decoded text does not hold.
+        let mut saved = 0;
+        loop {
+            let Some(&c) = input.get(i) else {
+                return err(ParseErrorKind::Eof, input.len());
+            };
+            match c {
+                b'"' => {
+                    if i - start - saved > self.limits.max_string_bytes {
+                        return err(ParseErrorKind::StringTooLong, open);
+                    }
+                    self.pos = i + 1;
+                    return Ok(());
+                }
+                b'\\' => {
+                    let Some(&e) = input.get(i + 1) else {
+                        return err(ParseErrorKind::Eof, input.len());
+                    };
+                    match e {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                            saved += 1;
+                            i += 2;
+                        }
+                        b'u' => {
+                            let unit = hex4(input, i + 2)?;
+                            let (spelled, decoded) = match unit {
+                                0xd800..=0xdbff => {
+                                    if input.get(i + 6) != Some(&b'\\')
+                                        || input.get(i + 7) != Some(&b'u')
+                                    {
+                                        return err(ParseErrorKind::LoneSurrogate, i);
+                                    }
+                                    let low = hex4(input, i + 8)?;
+                                    if !(0xdc00..=0xdfff).contains(&low) {
+                                        return err(ParseErrorKind::LoneSurrogate, i);
+                                    }
+                                    (12, 4)
+                                }
+                                0xdc00..=0xdfff => return err(ParseErrorKind::LoneSurrogate, i),
+                                0..=0x7f => (6, 1),
+                                0x80..=0x7ff => (6, 2),
+                                _ => (6, 3),
+                            };
+                            saved += spelled - decoded;
+                            i += spelled;
+                        }
+                        _ => return err(ParseErrorKind::InvalidEscape, i),
+                    }
+                }
                 0x00..=0x1f => return err(ParseErrorKind::ControlInString, i),
                 _ => i = utf8_sequence_end(input, i)?,
             }
@@ -782,9 +1226,46 @@ const fn special_table() -> [bool; 256] {
 static SPECIAL: [bool; 256] = special_table();
 
 /// The index of the first byte at or after `i` that is `"`, `\`, below 0x20 or above 0x7F, or
-/// `input.len()`.
+/// `input.len()`: sixteen bytes at a time with SSE2 (part of every x86-64), then eight.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 #[inline(always)]
 fn scan_plain(input: &[u8], mut i: usize) -> usize {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is in the x86-64 baseline; each load reads `input[i..i + 16]`, which the loop
+    // condition keeps in bounds, and `_mm_loadu_si128` has no alignment requirement.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let space = _mm_set1_epi8(0x20);
+        while i + 16 <= input.len() {
+            let v = _mm_loadu_si128(input.as_ptr().add(i) as *const __m128i);
+            // A signed `v < 0x20` holds for the controls 0x00..=0x1f and for every byte >= 0x80.
+            let special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                _mm_cmplt_epi8(v, space),
+            );
+            let mask = _mm_movemask_epi8(special) as u32;
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    scan_plain_words(input, i)
+}
+
+#[cfg(not(all(target_arch = "x86_64", not(miri))))]
+#[inline(always)]
+fn scan_plain(input: &[u8], i: usize) -> usize {
+    scan_plain_words(input, i)
+}
+
+/// `scan_plain` eight bytes at a time, in plain integer arithmetic.
+#[inline(always)]
+fn scan_plain_words(input: &[u8], mut i: usize) -> usize {
     while i + 8 <= input.len() {
         let w = u64::from_le_bytes(input[i..i + 8].try_into().unwrap());
         let quote = w ^ (ONES * b'"' as u64);
@@ -865,90 +1346,176 @@ fn hex4(input: &[u8], at: usize) -> Result<u32, ParseError> {
 
 // --- duplicate keys ----------------------------------------------------------------------------
 
+/// An object member, or a bare key, as the duplicate check reads it.
+trait Keyed {
+    fn key(&self) -> &str;
+}
+
+impl Keyed for (Cow<'_, str>, Value<'_>) {
+    #[inline(always)]
+    fn key(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Keyed for Cow<'_, str> {
+    #[inline(always)]
+    fn key(&self) -> &str {
+        self
+    }
+}
+
 /// Whether `key` is already among `siblings` (the members parsed so far in one object). Small
-/// objects are scanned; large ones get a hash index in `table`, which also records `key` as
-/// member number `siblings.len()`.
+/// objects are scanned; large ones get a hash index in `table` (from `pool`), which also records
+/// `key` as member number `siblings.len()`.
 #[inline]
-fn is_duplicate(
-    siblings: &[(Cow<'_, str>, Value<'_>)],
-    table: &mut Option<Box<KeyTable>>,
+fn is_duplicate<K: Keyed>(
+    siblings: &[K],
+    table: &mut Option<KeyTable>,
     key: &str,
+    pool: &mut TablePool,
 ) -> bool {
     if let Some(t) = table {
         return t.find_or_insert(siblings, key);
     }
     if siblings.len() <= LINEAR_DUP_MAX {
         let kb = key.as_bytes();
-        return siblings.iter().any(|(k, _)| k.as_bytes() == kb);
+        return siblings.iter().any(|k| k.key().as_bytes() == kb);
     }
-    let mut t = Box::new(KeyTable::new(siblings));
-    let dup = t.find_or_insert(siblings, key);
-    *table = Some(t);
-    dup
+    let t = table.insert(pool.take(siblings));
+    t.find_or_insert(siblings, key)
 }
 
-/// Open-addressing set of member indices, keyed by a per-process seeded hash of the key.
-/// A slot is `tag << 32 | (index + 1)`, zero when empty, where `tag` is the high half of the
-/// hash and also picks the home slot, so that growing the table never rehashes a key.
-struct KeyTable {
-    slots: Vec<u64>,
-    len: usize,
+/// Key tables kept per thread between objects and parses, so that a large object neither
+/// allocates nor zeroes one (see `KeyTable::generation`).
+#[derive(Default)]
+struct TablePool {
+    free: Vec<KeyTable>,
 }
 
-impl KeyTable {
-    fn new(siblings: &[(Cow<'_, str>, Value<'_>)]) -> KeyTable {
-        let capacity = (siblings.len() * 4).next_power_of_two();
-        let mut t = KeyTable {
-            slots: vec![0; capacity],
-            len: 0,
-        };
-        for (index, (k, _)) in siblings.iter().enumerate() {
-            // Siblings are distinct: each was checked on the way in.
-            t.place(((hash_key(k.as_bytes()) >> 32) << 32) | (index as u64 + 1));
-        }
+/// Tables kept for reuse, and the largest size kept (512 KiB).
+const KEPT_TABLES: usize = 4;
+const MAX_KEPT_SLOTS: usize = 1 << 16;
+
+impl TablePool {
+    /// A table holding `siblings` (distinct keys).
+    fn take<K: Keyed>(&mut self, siblings: &[K]) -> KeyTable {
+        let mut t = self.free.pop().unwrap_or_else(KeyTable::empty);
+        t.reset(siblings);
         t
     }
 
+    fn give(&mut self, table: Option<KeyTable>) {
+        if let Some(t) = table {
+            if self.free.len() < KEPT_TABLES && t.slots.len() <= MAX_KEPT_SLOTS {
+                self.free.push(t);
+            }
+        }
+    }
+}
+
+/// Open-addressing set of member indices, keyed by a per-process seeded hash of the key. A slot
+/// is `generation << 56 | tag << 32 | (index + 1)`, where `tag` is the top 24 bits of the hash and
+/// also picks the home slot, so that growing the table never rehashes a key. A slot is empty
+/// unless it holds the table's current generation: reusing a table for the next object only
+/// moves to the next generation, and the table is zeroed once every 255 uses.
+struct KeyTable {
+    slots: Vec<u64>,
+    len: usize,
+    generation: u64,
+    /// The process's hash seeds, read once per table.
+    seeds: (u64, u64),
+}
+
+const GENERATION_SHIFT: u32 = 56;
+const TAG_BITS: u64 = 0x00ff_ffff_0000_0000;
+
+impl KeyTable {
+    fn empty() -> KeyTable {
+        KeyTable {
+            slots: Vec::new(),
+            len: 0,
+            generation: 0,
+            seeds: seeds(),
+        }
+    }
+
+    /// Start over for a new object holding `siblings`.
+    fn reset<K: Keyed>(&mut self, siblings: &[K]) {
+        self.generation += 1;
+        if self.generation > 0xff {
+            self.slots.fill(0);
+            self.generation = 1;
+        }
+        self.len = 0;
+        let wanted = (siblings.len() * 4).next_power_of_two().max(64);
+        if self.slots.len() < wanted {
+            // Zeroed slots are empty in every generation from 1 on.
+            self.slots = vec![0; wanted];
+        }
+        for (index, k) in siblings.iter().enumerate() {
+            // Siblings are distinct: each was checked on the way in.
+            self.place(self.tag_of(k.key()) | (index as u64 + 1));
+        }
+    }
+
+    #[inline(always)]
+    fn is_live(&self, slot: u64) -> bool {
+        slot >> GENERATION_SHIFT == self.generation
+    }
+
+    /// Put `entry` (a tag and an index) in its first free slot.
     #[inline]
-    fn place(&mut self, slot: u64) {
+    fn place(&mut self, entry: u64) {
         let mask = self.slots.len() - 1;
-        let mut s = (slot >> 32) as usize & mask;
-        while self.slots[s] != 0 {
+        let mut s = (entry >> 32) as usize & mask;
+        while self.is_live(self.slots[s]) {
             s = (s + 1) & mask;
         }
-        self.slots[s] = slot;
+        self.slots[s] = (self.generation << GENERATION_SHIFT) | entry;
         self.len += 1;
     }
 
     fn grow(&mut self) {
-        let doubled = vec![0; self.slots.len() * 2];
-        let old = std::mem::replace(&mut self.slots, doubled);
+        // Four times larger: a large object grows the table fewer times.
+        let larger = vec![0; self.slots.len() * 4];
+        let old = std::mem::replace(&mut self.slots, larger);
+        let generation = self.generation;
+        self.generation = 1;
         self.len = 0;
         for slot in old {
-            if slot != 0 {
-                self.place(slot);
+            if slot >> GENERATION_SHIFT == generation {
+                self.place(slot & !(0xff << GENERATION_SHIFT));
             }
         }
     }
 
+    /// The tag bits of a key's slot: the top 24 bits of its hash.
+    #[inline(always)]
+    fn tag_of(&self, key: &str) -> u64 {
+        (hash_key(key.as_bytes(), self.seeds) >> 8) & TAG_BITS
+    }
+
     /// Whether `key` is among `siblings`; if not, record it as member `siblings.len()`.
-    fn find_or_insert(&mut self, siblings: &[(Cow<'_, str>, Value<'_>)], key: &str) -> bool {
+    #[inline]
+    fn find_or_insert<K: Keyed>(&mut self, siblings: &[K], key: &str) -> bool {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let tag = (hash_key(key.as_bytes()) >> 32) << 32;
+        let tag = self.tag_of(key);
         let mask = self.slots.len() - 1;
         let mut s = (tag >> 32) as usize & mask;
         loop {
             let slot = self.slots[s];
-            if slot == 0 {
-                self.slots[s] = tag | (siblings.len() as u64 + 1);
+            if !self.is_live(slot) {
+                self.slots[s] =
+                    (self.generation << GENERATION_SHIFT) | tag | (siblings.len() as u64 + 1);
                 self.len += 1;
                 return false;
             }
-            if slot & 0xffff_ffff_0000_0000 == tag {
+            if slot & TAG_BITS == tag {
                 let index = (slot & 0xffff_ffff) as usize - 1;
-                if siblings[index].0.as_bytes() == key.as_bytes() {
+                if siblings[index].key().as_bytes() == key.as_bytes() {
                     return true;
                 }
             }
@@ -989,14 +1556,29 @@ fn read_u32(b: &[u8], at: usize) -> u64 {
 
 /// A seeded folded-multiply hash. Keys are compared in full on a tag match, so the hash only
 /// has to spread keys well and be unpredictable without the seeds.
-#[inline]
-fn hash_key(bytes: &[u8]) -> u64 {
+#[inline(always)]
+fn hash_key(bytes: &[u8], (s0, s1): (u64, u64)) -> u64 {
     const K0: u64 = 0x9e37_79b9_7f4a_7c15;
     const K1: u64 = 0xa076_1d64_78bd_642f;
-    let (s0, s1) = seeds();
     let n = bytes.len();
+    // Up to 16 bytes (most keys): two (possibly overlapping) words that, with the length,
+    // determine the key, mixed by one folded multiply of seeded halves (as foldhash does).
+    if n <= 16 {
+        let (lo, hi) = if n >= 8 {
+            (read_u64(bytes, 0), read_u64(bytes, n - 8))
+        } else if n >= 4 {
+            (read_u32(bytes, 0), read_u32(bytes, n - 4))
+        } else if n > 0 {
+            let packed =
+                bytes[0] as u64 | ((bytes[n / 2] as u64) << 8) | ((bytes[n - 1] as u64) << 16);
+            (packed, 0)
+        } else {
+            (0, 0)
+        };
+        return fold_mul(lo ^ s0, hi ^ s1.wrapping_add(n as u64).wrapping_mul(K1));
+    }
     let mut h = s0 ^ (n as u64).wrapping_mul(K0);
-    // Whole words, then the last (possibly overlapping) word; short keys read without copying.
+    // Whole words, then the last (possibly overlapping) word.
     let last = if n >= 8 {
         let mut at = 0;
         while at + 8 < n {
@@ -1333,6 +1915,51 @@ mod tests {
     }
 
     #[test]
+    fn reused_key_tables_forget_the_previous_object() {
+        // Key tables are kept between objects and parses: run past the generation wrap-around
+        // (every 255 uses) with tables of different sizes open at once.
+        let object = |n: usize, prefix: &str, dup: bool| {
+            let mut parts: Vec<String> = (0..n).map(|i| format!("\"{prefix}{i}\":{i}")).collect();
+            if dup {
+                parts.push(format!("\"{prefix}{}\":0", n / 2));
+            }
+            format!("{{{}}}", parts.join(","))
+        };
+        for round in 0..600 {
+            let n = 14 + round % 40;
+            // Two large objects open together (the outer one's table stays live).
+            let outer_keys: Vec<String> = (0..n).map(|i| format!("\"o{i}\":0")).collect();
+            let doc = format!(
+                "{{{},\"inner\":{},\"last\":1}}",
+                outer_keys.join(","),
+                object(n + 5, "o", false)
+            );
+            ok(doc.as_bytes());
+            let doc = format!(
+                "{{{},\"inner\":{},\"o3\":1}}",
+                outer_keys.join(","),
+                object(n + 5, "o", false)
+            );
+            assert_eq!(
+                kind(doc.as_bytes()),
+                ParseErrorKind::DuplicateKey("o3".into())
+            );
+            assert_eq!(
+                kind(object(n, "k", true).as_bytes()),
+                ParseErrorKind::DuplicateKey(format!("k{}", n / 2))
+            );
+            // The same keys in a fresh object are no duplicates of the last one's.
+            ok(object(n, "k", false).as_bytes());
+            // And the validate-only path agrees.
+            let body = format!(
+                "{{\"params\":{{\"arguments\":{}}}}}",
+                object(n, "k", round % 2 == 0)
+            );
+            check_outline(body.as_bytes(), &LIMITS);
+        }
+    }
+
+    #[test]
     fn depth_limit() {
         assert!(parse(&nested(64), &LIMITS).is_ok());
         let e = parse(&nested(65), &LIMITS).unwrap_err();
@@ -1428,6 +2055,212 @@ mod tests {
         std::thread::spawn(|| assert_eq!(ok(b"[4]"), Value::Array(vec![Value::Int(4)])))
             .join()
             .unwrap();
+    }
+
+    const MCP_OUTLINE: Outline<'static> = Outline {
+        inner: "params",
+        build: &[
+            Built {
+                key: "_meta",
+                only: Some(&[&["v"], &["t", "u"]]),
+            },
+            Built {
+                key: "name",
+                only: None,
+            },
+        ],
+        skip: true,
+    };
+
+    /// `parse`'s tree with what `outline` skips set to null.
+    fn skipped<'a>(mut value: Value<'a>, outline: &Outline<'_>) -> Value<'a> {
+        if !outline.skip {
+            return value;
+        }
+        let Value::Object(top) = &mut value else {
+            return value;
+        };
+        for (key, inner) in top.iter_mut() {
+            let (true, Value::Object(members)) = (key == outline.inner, inner) else {
+                continue;
+            };
+            for (k, v) in members.iter_mut() {
+                match outline.build.iter().find(|b| b.key == k) {
+                    None => *v = Value::Null,
+                    Some(built) => {
+                        if let Value::Object(deeper) = v {
+                            for (k, v) in deeper.iter_mut() {
+                                if !built.builds(k) {
+                                    *v = Value::Null;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        value
+    }
+
+    /// `parse_outlined` agrees with `parse` on `input`: the same error, or the same tree (with
+    /// skipped members as null) and spans that hold exactly the values `parse` built.
+    fn check_outline(input: &[u8], limits: &ParseLimits) {
+        for outline in [
+            MCP_OUTLINE,
+            Outline {
+                skip: false,
+                ..MCP_OUTLINE
+            },
+        ] {
+            let full = parse(input, limits);
+            let outlined = parse_outlined(input, limits, &outline);
+            match (full, outlined) {
+                (Err(a), Err(b)) => assert_eq!(a, b, "{:?}", String::from_utf8_lossy(input)),
+                (Ok(full), Ok(doc)) => {
+                    let inner = full.get(outline.inner).filter(|_| full.is_object());
+                    assert_eq!(doc.inner.is_some(), inner.is_some());
+                    if let (Some(span), Some(inner)) = (doc.inner, inner) {
+                        let deep = ParseLimits {
+                            max_depth: usize::MAX,
+                            ..*limits
+                        };
+                        assert_eq!(&parse(&input[span.start..span.end], &deep).unwrap(), inner);
+                        let Value::Object(members) = inner else {
+                            assert!(doc.members.is_empty());
+                            continue;
+                        };
+                        assert_eq!(doc.members.len(), members.len());
+                        for ((key, span), (k, v)) in doc.members.iter().zip(members) {
+                            assert_eq!(key, k);
+                            assert_eq!(&parse(&input[span.start..span.end], &deep).unwrap(), v);
+                        }
+                    }
+                    assert_eq!(doc.value, skipped(full, &outline));
+                }
+                (a, b) => panic!(
+                    "{:?}: parse {a:?}, outlined {b:?}",
+                    String::from_utf8_lossy(input)
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn outlined_parse_agrees_with_parse() {
+        let bodies: Vec<Vec<u8>> = vec![
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":[2.5,null,true,"\u00e9"]},"_meta":{"v":"2026-07-28"}}}"#.to_vec(),
+            br#"{"params":{"_meta":{"v":"x","caps":{"a":{"b":[1]}},"t":7,"info":{"n":"\u00e9","n":1}}}}"#.to_vec(),
+            br#"{"params":{"_meta":{"caps":{"deep":[[[[1]]]]},"u":{"w":[1,2]},"v":[]},"name":{"x":1}}}"#.to_vec(),
+            br#"{"params":{"_meta":"not an object","name":["a"]}}"#.to_vec(),
+            // Decoded lengths around the tight limit (6 bytes) below, escapes of each width.
+            br#"{"params":{"a":"\u00e9\u00e9\u00e9","b":"\u00e9\u00e9\u00e9a"}}"#.to_vec(),
+            br#"{"params":{"a":"\ud834\udd1e\u00e9","b":"\u0800\u0800","c":"\u0800\u0800a"}}"#.to_vec(),
+            br#"{"params":{"a":"\n\t\"\\\/\b","b":"\n\t\"\\\/\bx","c":"ab\u0041cd"}}"#.to_vec(),
+            "{\"params\":{\"a\":\"\u{e9}\\n\u{e9}\",\"b\":\"\u{e9}\u{e9}\u{e9}x\"}}"
+                .as_bytes()
+                .to_vec(),
+            br#" { "params" : { "arguments" : { "k" : { "k" : [ { } , [ ] ] } } , "_meta" : { } } , "id" : "x" } "#.to_vec(),
+            br#"{"params":{"a":"\ud834\udd1e","b":-0.0e-5,"c":"x\ny","name":7}}"#.to_vec(),
+            br#"{"params":[1,2],"id":null}"#.to_vec(),
+            br#"{"params":"text"}"#.to_vec(),
+            br#"{"params":{}}"#.to_vec(),
+            br#"{}"#.to_vec(),
+            br#"[{"params":{"a":1}}]"#.to_vec(),
+            br#""params""#.to_vec(),
+            br#"{"params":{"arguments":{"a":1,"a":2}}}"#.to_vec(),
+            br#"{"params":{"arguments":{"a":1,"\u0061":2}}}"#.to_vec(),
+            br#"{"params":{"arguments":1,"arguments":2}}"#.to_vec(),
+            br#"{"params":{},"params":{}}"#.to_vec(),
+            br#"{"\u0070arams":{"arguments":[1e400]}}"#.to_vec(),
+            br#"{"params":{"arguments":[01]}}"#.to_vec(),
+            br#"{"params":{"arguments":"\ud800"}}"#.to_vec(),
+            b"{\"params\":{\"arguments\":\"\xff\"}}".to_vec(),
+            b"{\"params\":{\"arguments\":\"a\x01\"}}".to_vec(),
+            br#"{"params":{"arguments":[tru]}}"#.to_vec(),
+            br#"{"params":{"arguments":{"a":1,}}}"#.to_vec(),
+            br#"{"params":{"arguments":{"a" 1}}} "#.to_vec(),
+            br#"{"params":{"arguments":[1 2]}}"#.to_vec(),
+            br#"{"params":{"arguments":{}}} x"#.to_vec(),
+        ];
+        // Large objects (the hash index) with a duplicate at the start, middle and end.
+        let mut bodies = bodies;
+        for dup in [None, Some(0), Some(700), Some(1499)] {
+            let mut args: Vec<String> = (0..1500).map(|i| format!("\"k{i}\":{i}")).collect();
+            if let Some(d) = dup {
+                args.push(format!("\"k{d}\":0"));
+            }
+            bodies.push(
+                format!(
+                    r#"{{"params":{{"arguments":{{{}}},"_meta":{{}}}},"id":1}}"#,
+                    args.join(",")
+                )
+                .into_bytes(),
+            );
+        }
+        let tight = ParseLimits {
+            max_depth: 4,
+            max_string_bytes: 6,
+        };
+        for body in &bodies {
+            check_outline(body, &LIMITS);
+            check_outline(body, &tight);
+            // Every truncation, and every byte replaced by a structural or odd character (of
+            // the small bodies; the large ones are there for the hash index).
+            if body.len() > 400 {
+                continue;
+            }
+            for cut in 0..body.len() {
+                check_outline(&body[..cut], &LIMITS);
+                for b in [
+                    b'{', b'}', b'[', b']', b'"', b',', b':', b'\\', b'1', b' ', 0x80,
+                ] {
+                    let mut mutated = body.clone();
+                    mutated[cut] = b;
+                    check_outline(&mutated, &LIMITS);
+                    check_outline(&mutated, &tight);
+                }
+            }
+        }
+        // Depth limits around each level of the outline.
+        for depth in 0..6 {
+            let limits = ParseLimits {
+                max_depth: depth,
+                ..LIMITS
+            };
+            for body in [
+                &br#"{"params":{"arguments":{"a":[[1]]}}}"#[..],
+                br#"{"id":[[[1]]],"params":{}}"#,
+                br#"[[{"params":{}}]]"#,
+            ] {
+                check_outline(body, &limits);
+            }
+        }
+    }
+
+    #[test]
+    fn validated_input_parses_to_the_same_tree() {
+        for body in [
+            &br#"{"a":[1,2.5,{"b":"\u00e9"}],"c":null}"#[..],
+            br#" "x" "#,
+            br#"[true,false,{}]"#,
+        ] {
+            assert_eq!(parse_validated(body).unwrap(), ok(body));
+        }
+        let wide = format!(
+            "{{{}}}",
+            (0..40)
+                .map(|i| format!("\"k{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(
+            parse_validated(wide.as_bytes()).unwrap(),
+            ok(wide.as_bytes())
+        );
+        // Deeper and longer than any limit: accepted before, so parsed now.
+        assert!(parse_validated(&nested(200)).is_ok());
+        // Not JSON at all is still an error, never a panic.
+        assert!(parse_validated(b"[1,").is_err());
     }
 
     #[test]

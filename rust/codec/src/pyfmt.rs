@@ -17,7 +17,9 @@ pub fn python_float_str(f: f64) -> String {
         Some(rest) => ("-", rest),
         None => ("", sci.as_str()),
     };
-    let (mantissa, exponent) = sci.split_once('e').expect("LowerExp always has an exponent");
+    let (mantissa, exponent) = sci
+        .split_once('e')
+        .expect("LowerExp always has an exponent");
     let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let decpt = exponent + 1; // value = 0.DIGITS × 10^decpt
@@ -30,7 +32,11 @@ pub fn python_float_str(f: f64) -> String {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        out.push_str(&format!("e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs()));
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exponent < 0 { '-' } else { '+' },
+            exponent.abs()
+        ));
     } else if decpt <= 0 {
         out.push_str("0.");
         out.push_str(&"0".repeat((-decpt) as usize));
@@ -109,8 +115,17 @@ mod tests {
         assert!(python_int_from_float_eq("42", &Value::Float(42.0)));
         assert!(python_int_from_float_eq("-0", &Value::Int(0)));
         assert!(python_int_from_float_eq("007", &Value::Int(7)));
-        assert!(python_int_from_float_eq("100000000000000000000", &Value::Float(1e20)));
-        assert!(!python_int_from_float_eq("100000000000000000001", &Value::Float(1e20)));
-        assert!(python_int_from_float_eq("18446744073709551615", &Value::UInt(u64::MAX)));
+        assert!(python_int_from_float_eq(
+            "100000000000000000000",
+            &Value::Float(1e20)
+        ));
+        assert!(!python_int_from_float_eq(
+            "100000000000000000001",
+            &Value::Float(1e20)
+        ));
+        assert!(python_int_from_float_eq(
+            "18446744073709551615",
+            &Value::UInt(u64::MAX)
+        ));
     }
 }

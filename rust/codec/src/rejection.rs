@@ -14,7 +14,11 @@ pub const REPLAYED: i64 = -32012;
 /// The HTTP status for a JSON-RPC error code (200 for codes with no mapping, like the SDK).
 pub fn http_status(code: i64) -> u16 {
     match code {
-        PARSE_ERROR | INVALID_REQUEST | INVALID_PARAMS | HEADER_MISMATCH | MISSING_REQUIRED_CLIENT_CAPABILITY
+        PARSE_ERROR
+        | INVALID_REQUEST
+        | INVALID_PARAMS
+        | HEADER_MISMATCH
+        | MISSING_REQUIRED_CLIENT_CAPABILITY
         | UNSUPPORTED_PROTOCOL_VERSION => 400,
         METHOD_NOT_FOUND => 404,
         UNAUTHENTICATED | REPLAYED => 401,
@@ -34,7 +38,10 @@ pub enum RequestId {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RejectionData {
     /// -32022: `{"supported": [...], "requested": "..."}`.
-    UnsupportedVersion { supported: Vec<String>, requested: String },
+    UnsupportedVersion {
+        supported: Vec<String>,
+        requested: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +55,13 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: i64, message: impl Into<String>) -> Self {
-        Rejection { code, message: message.into(), data: None, http_status: http_status(code), request_id: None }
+        Rejection {
+            code,
+            message: message.into(),
+            data: None,
+            http_status: http_status(code),
+            request_id: None,
+        }
     }
 
     pub fn with_id(mut self, id: Option<RequestId>) -> Self {

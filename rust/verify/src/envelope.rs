@@ -1,4 +1,4 @@
-//! The signed envelope `dev.mcp-fastpath/sig` (DESIGN §6): signing, and verification in the
+//! The signed envelope `dev.mcp-fastpath/sig`: signing, and verification in the
 //! order of `docs/verification.md` (first failure wins).
 //!
 //! The envelope is a member of `params._meta` in a request (a message with a `method`) and of
@@ -10,10 +10,14 @@ use std::borrow::Cow;
 
 use fastpath_codec::Value;
 
+use std::sync::Arc;
+
 use crate::b64url;
-use crate::errors::{msg, VerifyError};
+use crate::clock::{Clock, Failure};
+use crate::errors::{msg, Check, VerifyError};
 use crate::jcs::{self, NotIJson};
-use crate::keys::{Key, KeyRing};
+use crate::keyring::KeyRing;
+use crate::keys::Key;
 
 /// The `_meta` member that holds the envelope.
 pub const SIG_MEMBER: &str = "dev.mcp-fastpath/sig";
@@ -83,64 +87,165 @@ pub fn signed_bytes(message: &Value<'_>) -> Result<Vec<u8>, NotIJson> {
     Ok(out)
 }
 
-/// Verify the envelope of `message` (a decoded request, or a response object). Order, first
-/// failure wins, every failure -32010: (1) present, else "request is not signed" (or `Ok(None)`
-/// when not required); (2) shape, "malformed signature envelope: <member>"; (3) `kid` in `ring`;
-/// (4) `alg` is the key's; (5) the message is I-JSON; (6) signature; (7) `|now − iat|` within
-/// `max_skew_ms`; (8) `aud` when we have an audience. The caller checks `(kid, nonce)` for replay.
+/// Verify the envelope of `message` at `now_ms` in one go (see [`EnvelopeVerifier`]).
 pub fn verify_envelope(
     message: &Value<'_>,
     ring: &KeyRing,
     options: &EnvelopeOptions,
     now_ms: i64,
 ) -> Result<Option<SignatureInfo>, VerifyError> {
+    let Some(opened) = open(message, ring, options)? else {
+        return Ok(None);
+    };
+    opened.check_signature()?.check_window(now_ms).map(Some)
+}
+
+/// Verifies envelopes against a key ring. Order, first failure wins, every failure -32010:
+/// (1) present, else "request is not signed" (or nothing when not required); (2) shape,
+/// "malformed signature envelope: <member>"; (3) `kid` in the ring, "unknown key id"; (4) `alg`
+/// is the key's, "algorithm does not match the key"; (5) the message is I-JSON; (6) signature,
+/// "bad signature"; (7) `|now − iat|` within `max_skew_ms`, "signature is stale or from the
+/// future"; (8) `aud` equal to ours when we have an audience, "wrong audience". The caller checks
+/// `(kid, nonce)` for replay.
+///
+/// The steps come in three stages, so that a caller reads what it needs where the contract reads
+/// it: [`EnvelopeVerifier::open`] (1–4), [`Opened::check_signature`] (5–6),
+/// [`Signed::check_window`] (7–8, the only one that needs the time).
+#[derive(Debug, Clone)]
+pub struct EnvelopeVerifier {
+    ring: Arc<KeyRing>,
+    options: EnvelopeOptions,
+}
+
+impl EnvelopeVerifier {
+    pub fn new(ring: Arc<KeyRing>, options: EnvelopeOptions) -> Self {
+        EnvelopeVerifier { ring, options }
+    }
+
+    pub fn ring(&self) -> &Arc<KeyRing> {
+        &self.ring
+    }
+
+    pub fn options(&self) -> &EnvelopeOptions {
+        &self.options
+    }
+
+    /// Steps 1–4; `Ok(None)` for an unsigned message when not required.
+    pub fn open<'m, 'a>(
+        &self,
+        message: &'m Value<'a>,
+    ) -> Result<Option<Opened<'m, 'a, '_>>, VerifyError> {
+        open(message, &self.ring, &self.options)
+    }
+
+    /// Every step, reading `clock` at step 7.
+    pub fn verify<C: Clock>(
+        &self,
+        message: &Value<'_>,
+        clock: &mut C,
+    ) -> Result<Option<SignatureInfo>, Failure<C::Error>> {
+        let Some(opened) = self.open(message)? else {
+            return Ok(None);
+        };
+        let signed = opened.check_signature()?;
+        let now_ms = clock.unix_millis().map_err(Failure::Clock)?;
+        Ok(Some(signed.check_window(now_ms)?))
+    }
+}
+
+fn open<'m, 'a, 'v>(
+    message: &'m Value<'a>,
+    ring: &'v KeyRing,
+    options: &'v EnvelopeOptions,
+) -> Result<Option<Opened<'m, 'a, 'v>>, VerifyError> {
     // 1. Presence.
     let Some(envelope) = find_envelope(message) else {
         return if options.require {
-            Err(VerifyError::unauthenticated(msg::NOT_SIGNED))
+            Err(VerifyError::new(Check::NotSigned, msg::NOT_SIGNED))
         } else {
             Ok(None)
         };
     };
     // 2. Shape.
-    let shape = EnvelopeFields::read(envelope)?;
+    let fields = EnvelopeFields::read(envelope)?;
     // 3. Key.
     let key = ring
-        .get(shape.kid)
-        .ok_or_else(|| VerifyError::unauthenticated(msg::UNKNOWN_KID))?;
+        .get(fields.kid)
+        .ok_or_else(|| VerifyError::new(Check::UnknownKid, msg::UNKNOWN_KID))?;
     // 4. Algorithm bound to the key.
-    if shape.alg != key.envelope_alg() {
-        return Err(VerifyError::unauthenticated(msg::ALG_MISMATCH));
+    if key.envelope_alg() != Some(fields.alg) {
+        return Err(VerifyError::new(
+            Check::AlgorithmMismatch,
+            msg::ALG_MISMATCH,
+        ));
     }
-    // 5. I-JSON (the canonical form exists).
-    let signed = signed_bytes(message).map_err(VerifyError::not_i_json)?;
-    // 6. Signature.
-    if !key.verify(&signed, &shape.sig) {
-        return Err(VerifyError::unauthenticated(msg::BAD_SIGNATURE));
-    }
-    // 7. Time window. After step 5, `iat` is an integer within ±(2^53 − 1).
-    let iat = match *shape.iat {
-        Value::Int(i) => i,
-        // Only a hand-built tree holds a small `UInt`; the parser makes it an `Int`.
-        Value::UInt(u) => i64::try_from(u).map_err(|_| VerifyError::malformed_envelope("iat"))?,
-        _ => return Err(VerifyError::malformed_envelope("iat")),
-    };
-    if (i128::from(now_ms) - i128::from(iat)).abs() > i128::from(options.max_skew_ms) {
-        return Err(VerifyError::unauthenticated(msg::STALE));
-    }
-    // 8. Audience.
-    if let Some(ours) = &options.audience {
-        if shape.aud != Some(ours.as_str()) {
-            return Err(VerifyError::unauthenticated(msg::WRONG_AUDIENCE));
-        }
-    }
-    Ok(Some(SignatureInfo {
-        kid: shape.kid.to_owned(),
-        alg: key.envelope_alg(),
-        iat,
-        nonce: shape.nonce,
-        aud: shape.aud.map(str::to_owned),
+    Ok(Some(Opened {
+        message,
+        fields,
+        key,
+        options,
     }))
+}
+
+/// An envelope whose shape, key and algorithm passed (steps 1–4).
+pub struct Opened<'m, 'a, 'v> {
+    message: &'m Value<'a>,
+    fields: EnvelopeFields<'m>,
+    key: &'v Key,
+    options: &'v EnvelopeOptions,
+}
+
+impl<'m, 'v> Opened<'m, '_, 'v> {
+    /// Steps 5 (I-JSON) and 6 (signature).
+    pub fn check_signature(self) -> Result<Signed<'m, 'v>, VerifyError> {
+        let signed = signed_bytes(self.message).map_err(VerifyError::not_i_json)?;
+        if !self.key.verify(&signed, &self.fields.sig) {
+            return Err(VerifyError::new(Check::BadSignature, msg::BAD_SIGNATURE));
+        }
+        Ok(Signed {
+            fields: self.fields,
+            alg: self.key.envelope_alg().expect("checked at step 4"),
+            options: self.options,
+        })
+    }
+}
+
+/// An envelope whose signature verified (steps 1–6).
+pub struct Signed<'m, 'v> {
+    fields: EnvelopeFields<'m>,
+    alg: &'static str,
+    options: &'v EnvelopeOptions,
+}
+
+impl Signed<'_, '_> {
+    /// Steps 7 (time window) and 8 (audience).
+    pub fn check_window(self, now_ms: i64) -> Result<SignatureInfo, VerifyError> {
+        let fields = self.fields;
+        // After step 5, `iat` is an integer within ±(2^53 − 1).
+        let iat = match *fields.iat {
+            Value::Int(i) => i,
+            // Only a hand-built tree holds a small `UInt`; the parser makes it an `Int`.
+            Value::UInt(u) => {
+                i64::try_from(u).map_err(|_| VerifyError::malformed_envelope("iat"))?
+            }
+            _ => return Err(VerifyError::malformed_envelope("iat")),
+        };
+        if (i128::from(now_ms) - i128::from(iat)).abs() > i128::from(self.options.max_skew_ms) {
+            return Err(VerifyError::new(Check::Stale, msg::STALE));
+        }
+        if let Some(ours) = &self.options.audience {
+            if fields.aud != Some(ours.as_str()) {
+                return Err(VerifyError::new(Check::WrongAudience, msg::WRONG_AUDIENCE));
+            }
+        }
+        Ok(SignatureInfo {
+            kid: fields.kid.to_owned(),
+            alg: self.alg,
+            iat,
+            nonce: fields.nonce,
+            aud: fields.aud.map(str::to_owned),
+        })
+    }
 }
 
 /// The envelope members, type-checked (step 2).
@@ -216,22 +321,18 @@ pub fn sign_envelope(
     iat_ms: i64,
     nonce: [u8; NONCE_BYTES],
 ) -> Result<Value<'static>, VerifyError> {
-    if !key.can_sign() {
-        return Err(VerifyError::invalid_key("a public key cannot sign"));
-    }
+    let alg = match key.envelope_alg() {
+        Some(alg) if key.can_sign() => alg,
+        _ => return Err(VerifyError::invalid_key(msg::PUBLIC_CANNOT_SIGN)),
+    };
     let carrier = carrier(message);
     let Value::Object(top) = message else {
-        return Err(VerifyError::unauthenticated(
-            "message cannot be signed: not a JSON object",
-        ));
+        return Err(VerifyError::cannot_sign("not a JSON object"));
     };
     let meta = object_member(object_member(top, carrier)?, "_meta")?;
     let mut envelope: Vec<(Cow<'static, str>, Value<'static>)> = vec![
         (Cow::Borrowed("v"), Value::Int(1)),
-        (
-            Cow::Borrowed("alg"),
-            Value::Str(Cow::Borrowed(key.envelope_alg())),
-        ),
+        (Cow::Borrowed("alg"), Value::Str(Cow::Borrowed(alg))),
         (
             Cow::Borrowed("kid"),
             Value::Str(Cow::Owned(key.kid().to_owned())),
@@ -275,8 +376,8 @@ fn object_member<'m, 'a>(
     };
     match &mut members[i].1 {
         Value::Object(inner) => Ok(inner),
-        _ => Err(VerifyError::unauthenticated(format!(
-            "message cannot be signed: {name} is not an object"
+        _ => Err(VerifyError::cannot_sign(&format!(
+            "{name} is not an object"
         ))),
     }
 }
@@ -403,7 +504,7 @@ mod tests {
                 info,
                 SignatureInfo {
                     kid: key.kid().to_owned(),
-                    alg: key.envelope_alg(),
+                    alg: key.envelope_alg().unwrap(),
                     iat: NOW,
                     nonce: NONCE,
                     aud: Some("https://api.example".to_owned()),

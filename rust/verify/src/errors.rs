@@ -1,5 +1,8 @@
-//! The one error type of this crate. Messages are the fixed texts of `docs/verification.md`; they
-//! say what failed and never carry a secret, a signature or a whole token.
+//! The one error type of this crate. Every refusal says which check failed ([`Check`], machine
+//! readable), what outcome that is ([`ErrorKind`]: JSON-RPC code and HTTP status, from one table),
+//! which `WWW-Authenticate` challenge goes with it ([`Challenge`]) and the message, one of the
+//! fixed texts of `docs/verification.md`. Messages say what failed and never carry a secret, a
+//! signature or a whole token.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -38,6 +41,90 @@ impl ErrorKind {
     }
 }
 
+/// The check that refused, in the words of `docs/verification.md` (a log or a metric can count
+/// them without reading messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Check {
+    /// Envelope step 1: no envelope where one is required.
+    NotSigned,
+    /// Envelope step 2: the envelope's shape.
+    MalformedEnvelope,
+    /// Envelope step 3, token step 3: no key with that `kid` (or none fitting a kid-less token).
+    UnknownKid,
+    /// Envelope step 4, token step 3: the algorithm named is not the key's.
+    AlgorithmMismatch,
+    /// Envelope step 5 (and signing): the message is not I-JSON.
+    NotIJson,
+    /// Envelope step 6, token step 4.
+    BadSignature,
+    /// Envelope step 7: `iat` outside the window.
+    Stale,
+    /// Envelope step 8, token step 7.
+    WrongAudience,
+    /// Signing: the message has no object to carry the envelope.
+    CannotSign,
+    /// Token steps 1, 2 and 5 (and a non-number `nbf`/`iat`).
+    MalformedToken,
+    /// Token step 2: `alg` not in the verifier's list.
+    AlgorithmNotAllowed,
+    /// Token step 2: a `crit` header.
+    CriticalHeader,
+    /// Token step 3: no `kid` and several keys fit.
+    NoKid,
+    /// Token step 6.
+    NoExp,
+    Expired,
+    NotYetValid,
+    IssuedInFuture,
+    /// Token step 7.
+    WrongIssuer,
+    /// Gate and policy: a token is required (or the policy requires scopes) and none was given.
+    AuthenticationRequired,
+    /// Policy: scopes missing.
+    InsufficientScope,
+    /// Replay cache: `(kid, nonce)` seen before.
+    Replayed,
+    /// Key material refused at construction.
+    KeyMaterial,
+}
+
+impl Check {
+    /// The outcome of a failed check.
+    pub fn kind(self) -> ErrorKind {
+        match self {
+            Check::InsufficientScope => ErrorKind::Forbidden,
+            Check::Replayed => ErrorKind::Replayed,
+            Check::KeyMaterial => ErrorKind::InvalidKey,
+            _ => ErrorKind::Unauthenticated,
+        }
+    }
+}
+
+/// The `WWW-Authenticate` challenge of a refusal (RFC 6750 §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenge {
+    /// `Bearer`: no token was presented (or the refusal is about an envelope).
+    Bearer,
+    /// `Bearer error="invalid_token"`: a presented token was refused.
+    InvalidToken,
+    /// `Bearer error="insufficient_scope", scope="<missing scopes>"`.
+    InsufficientScope(String),
+}
+
+impl Challenge {
+    /// The header value.
+    pub fn header_value(&self) -> Cow<'static, str> {
+        match self {
+            Challenge::Bearer => Cow::Borrowed("Bearer"),
+            Challenge::InvalidToken => Cow::Borrowed("Bearer error=\"invalid_token\""),
+            Challenge::InsufficientScope(scope) => Cow::Owned(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+            )),
+        }
+    }
+}
+
 /// The message texts of `docs/verification.md`, so the binding and tests name them once.
 pub mod msg {
     // Signed envelope.
@@ -49,6 +136,7 @@ pub mod msg {
     pub const BAD_SIGNATURE: &str = "bad signature";
     pub const STALE: &str = "signature is stale or from the future";
     pub const WRONG_AUDIENCE: &str = "wrong audience";
+    pub const CANNOT_SIGN: &str = "message cannot be signed";
     // JWT (plus UNKNOWN_KID, ALG_MISMATCH, BAD_SIGNATURE, WRONG_AUDIENCE above).
     pub const MALFORMED_TOKEN: &str = "malformed token";
     pub const ALG_NOT_ALLOWED: &str = "algorithm not allowed";
@@ -59,53 +147,83 @@ pub mod msg {
     pub const NOT_YET_VALID: &str = "token not yet valid";
     pub const ISSUED_IN_FUTURE: &str = "token issued in the future";
     pub const WRONG_ISSUER: &str = "wrong issuer";
-    // Policy.
+    // Gate, policy, replay.
     pub const AUTHENTICATION_REQUIRED: &str = "authentication required";
+    pub const INSUFFICIENT_SCOPE: &str = "insufficient scope";
+    pub const REPLAYED: &str = "request replayed";
+    // Keys.
+    pub const KID: &str = "kid must be a non-empty string of at most 256 characters";
+    pub const KID_NOT_UNICODE: &str = "kid must be valid Unicode (it holds a lone surrogate)";
+    pub const PUBLIC_CANNOT_SIGN: &str = "a public key cannot sign";
 }
 
-/// A refused envelope, token or key: what kind of outcome, and the message to show.
+/// A refused envelope, token, request or key: which check, its challenge, and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError {
-    kind: ErrorKind,
+    check: Check,
+    challenge: Challenge,
     message: Cow<'static, str>,
 }
 
 impl VerifyError {
-    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+    /// A refusal by `check`, with the plain `Bearer` challenge.
+    pub fn new(check: Check, message: impl Into<Cow<'static, str>>) -> Self {
         VerifyError {
-            kind,
+            check,
+            challenge: Challenge::Bearer,
             message: message.into(),
         }
     }
 
-    pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorKind::Unauthenticated, message)
+    /// The same refusal with another challenge.
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = challenge;
+        self
     }
 
-    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorKind::Forbidden, message)
-    }
-
-    pub fn replayed(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorKind::Replayed, message)
-    }
-
+    /// Key material refused at construction.
     pub fn invalid_key(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(ErrorKind::InvalidKey, message)
+        Self::new(Check::KeyMaterial, message)
     }
 
-    /// -32010 "malformed signature envelope: <member>".
+    /// "malformed signature envelope: <member>".
     pub(crate) fn malformed_envelope(member: &str) -> Self {
-        Self::unauthenticated(format!("{}: {member}", msg::MALFORMED_ENVELOPE))
+        Self::new(
+            Check::MalformedEnvelope,
+            format!("{}: {member}", msg::MALFORMED_ENVELOPE),
+        )
     }
 
-    /// -32010 "message is not I-JSON: <why>".
-    pub(crate) fn not_i_json(why: impl fmt::Display) -> Self {
-        Self::unauthenticated(format!("{}: {why}", msg::NOT_I_JSON))
+    /// "message is not I-JSON: <why>".
+    pub fn not_i_json(why: impl fmt::Display) -> Self {
+        Self::new(Check::NotIJson, format!("{}: {why}", msg::NOT_I_JSON))
+    }
+
+    /// "message cannot be signed: <why>".
+    pub(crate) fn cannot_sign(why: &str) -> Self {
+        Self::new(Check::CannotSign, format!("{}: {why}", msg::CANNOT_SIGN))
+    }
+
+    /// -32011 "insufficient scope: <missing>" with the matching challenge.
+    pub fn insufficient_scope(missing: &[&str]) -> Self {
+        let wanted = missing.join(" ");
+        Self::new(
+            Check::InsufficientScope,
+            format!("{}: {wanted}", msg::INSUFFICIENT_SCOPE),
+        )
+        .with_challenge(Challenge::InsufficientScope(wanted))
+    }
+
+    pub fn check(&self) -> Check {
+        self.check
     }
 
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.check.kind()
+    }
+
+    pub fn challenge(&self) -> &Challenge {
+        &self.challenge
     }
 
     pub fn message(&self) -> &str {
@@ -114,12 +232,12 @@ impl VerifyError {
 
     /// The JSON-RPC error code (`None` for [`ErrorKind::InvalidKey`]).
     pub fn code(&self) -> Option<i32> {
-        self.kind.code()
+        self.kind().code()
     }
 
     /// The HTTP status (`None` for [`ErrorKind::InvalidKey`]).
     pub fn http_status(&self) -> Option<u16> {
-        self.kind.http_status()
+        self.kind().http_status()
     }
 }
 
@@ -136,18 +254,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_map_to_codes_and_statuses() {
+    fn checks_map_to_kinds_codes_and_statuses() {
+        let bad = VerifyError::new(Check::BadSignature, msg::BAD_SIGNATURE);
+        assert_eq!(bad.kind(), ErrorKind::Unauthenticated);
+        assert_eq!(bad.code(), Some(-32010));
+        assert_eq!(bad.http_status(), Some(401));
+        assert_eq!(VerifyError::insufficient_scope(&["a"]).code(), Some(-32011));
         assert_eq!(
-            VerifyError::unauthenticated(msg::BAD_SIGNATURE).code(),
-            Some(-32010)
+            VerifyError::new(Check::Replayed, msg::REPLAYED).code(),
+            Some(-32012)
         );
-        assert_eq!(VerifyError::forbidden("x").code(), Some(-32011));
-        assert_eq!(VerifyError::replayed("x").code(), Some(-32012));
         assert_eq!(VerifyError::invalid_key("x").code(), None);
-        assert_eq!(ErrorKind::Unauthenticated.http_status(), Some(401));
         assert_eq!(ErrorKind::Forbidden.http_status(), Some(403));
         assert_eq!(ErrorKind::Replayed.http_status(), Some(401));
         assert_eq!(ErrorKind::InvalidKey.http_status(), None);
+    }
+
+    #[test]
+    fn challenges() {
+        let bad = VerifyError::new(Check::BadSignature, msg::BAD_SIGNATURE);
+        assert_eq!(bad.challenge().header_value(), "Bearer");
+        let token = bad.with_challenge(Challenge::InvalidToken);
+        assert_eq!(
+            token.challenge().header_value(),
+            "Bearer error=\"invalid_token\""
+        );
+        let scope = VerifyError::insufficient_scope(&["a", "b"]);
+        assert_eq!(scope.message(), "insufficient scope: a b");
+        assert_eq!(
+            scope.challenge().header_value(),
+            "Bearer error=\"insufficient_scope\", scope=\"a b\""
+        );
     }
 
     #[test]
@@ -159,6 +296,10 @@ mod tests {
         assert_eq!(
             VerifyError::not_i_json("non-finite number").to_string(),
             "message is not I-JSON: non-finite number"
+        );
+        assert_eq!(
+            VerifyError::cannot_sign("_meta is not an object").check(),
+            Check::CannotSign
         );
     }
 }

@@ -9,6 +9,8 @@
 //! so the native and pure verifiers compare the same numbers.
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use fastpath_codec::encode;
 use fastpath_codec::json::{self, ParseLimits};
@@ -16,9 +18,11 @@ use fastpath_codec::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::b64url;
-use crate::errors::{msg, VerifyError};
+use crate::clock::{Clock, Failure};
+use crate::errors::{msg, Challenge, Check, VerifyError};
 use crate::jcs;
-use crate::keys::{JwtAlg, Key, KeyRing};
+use crate::keyring::KeyRing;
+use crate::keys::{JwtAlg, Key};
 
 /// Longest token accepted, in characters.
 pub const MAX_TOKEN_CHARS: usize = 8192;
@@ -105,7 +109,7 @@ pub fn verify_jwt(
     options: &JwtOptions,
     now_s: f64,
 ) -> Result<Principal, VerifyError> {
-    let malformed = || VerifyError::unauthenticated(msg::MALFORMED_TOKEN);
+    let malformed = || refuse(Check::MalformedToken, msg::MALFORMED_TOKEN);
 
     // 1. Shape. A non-ASCII character fails the alphabet anyway, so bytes bound characters here.
     if token.len() > MAX_TOKEN_CHARS {
@@ -137,9 +141,9 @@ pub fn verify_jwt(
         .and_then(Value::as_str)
         .and_then(JwtAlg::from_name)
         .filter(|alg| options.algorithms.contains(alg))
-        .ok_or_else(|| VerifyError::unauthenticated(msg::ALG_NOT_ALLOWED))?;
+        .ok_or_else(|| refuse(Check::AlgorithmNotAllowed, msg::ALG_NOT_ALLOWED))?;
     if header.get("crit").is_some() {
-        return Err(VerifyError::unauthenticated(msg::CRIT_HEADER));
+        return Err(refuse(Check::CriticalHeader, msg::CRIT_HEADER));
     }
     let kid = match header.get("kid") {
         None => None,
@@ -151,24 +155,24 @@ pub fn verify_jwt(
     let key = match kid {
         Some(kid) => ring
             .get(kid)
-            .ok_or_else(|| VerifyError::unauthenticated(msg::UNKNOWN_KID))?,
+            .ok_or_else(|| refuse(Check::UnknownKid, msg::UNKNOWN_KID))?,
         None => {
             let mut fitting = ring.keys().iter().filter(|key| key.fits_jwt_alg(alg));
             match (fitting.next(), fitting.next()) {
                 (Some(key), None) => key,
-                (Some(_), Some(_)) => return Err(VerifyError::unauthenticated(msg::NO_KID)),
-                (None, _) => return Err(VerifyError::unauthenticated(msg::UNKNOWN_KID)),
+                (Some(_), Some(_)) => return Err(refuse(Check::NoKid, msg::NO_KID)),
+                (None, _) => return Err(refuse(Check::UnknownKid, msg::UNKNOWN_KID)),
             }
         }
     };
     if !key.fits_jwt_alg(alg) {
-        return Err(VerifyError::unauthenticated(msg::ALG_MISMATCH));
+        return Err(refuse(Check::AlgorithmMismatch, msg::ALG_MISMATCH));
     }
 
     // 4. Signature over `header_b64.payload_b64`.
     let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
     if !key.verify(signing_input, &signature) {
-        return Err(VerifyError::unauthenticated(msg::BAD_SIGNATURE));
+        return Err(refuse(Check::BadSignature, msg::BAD_SIGNATURE));
     }
 
     // 5. Payload.
@@ -181,7 +185,7 @@ pub fn verify_jwt(
     let numeric = |name: &str| claims.get(name).map(as_number);
     let expires_at = match numeric("exp") {
         Some(Some(exp)) => exp,
-        _ => return Err(VerifyError::unauthenticated(msg::NO_EXP)),
+        _ => return Err(refuse(Check::NoExp, msg::NO_EXP)),
     };
     check_expiry(expires_at, options.leeway_s, now_s)?;
     // A present `nbf` or `iat` that is not a number is "malformed token", in claim order.
@@ -197,7 +201,7 @@ pub fn verify_jwt(
     // 7. Issuer and audience.
     let issuer = match claims.get("iss") {
         Some(Value::Str(iss)) if *iss == options.issuer => iss.clone().into_owned(),
-        _ => return Err(VerifyError::unauthenticated(msg::WRONG_ISSUER)),
+        _ => return Err(refuse(Check::WrongIssuer, msg::WRONG_ISSUER)),
     };
     let audience_ok = match claims.get("aud") {
         Some(Value::Str(aud)) => *aud == options.audience,
@@ -207,7 +211,7 @@ pub fn verify_jwt(
         _ => false,
     };
     if !audience_ok {
-        return Err(VerifyError::unauthenticated(msg::WRONG_AUDIENCE));
+        return Err(refuse(Check::WrongAudience, msg::WRONG_AUDIENCE));
     }
 
     // 8. Scopes.
@@ -260,7 +264,7 @@ pub fn check_times(
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn check_expiry(expires_at: f64, leeway_s: f64, now_s: f64) -> Result<(), VerifyError> {
     if !(now_s < expires_at + leeway_s) {
-        return Err(VerifyError::unauthenticated(msg::EXPIRED));
+        return Err(refuse(Check::Expired, msg::EXPIRED));
     }
     Ok(())
 }
@@ -268,7 +272,7 @@ fn check_expiry(expires_at: f64, leeway_s: f64, now_s: f64) -> Result<(), Verify
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn check_not_before(not_before: Option<f64>, leeway_s: f64, now_s: f64) -> Result<(), VerifyError> {
     if not_before.is_some_and(|nbf| !(now_s + leeway_s >= nbf)) {
-        return Err(VerifyError::unauthenticated(msg::NOT_YET_VALID));
+        return Err(refuse(Check::NotYetValid, msg::NOT_YET_VALID));
     }
     Ok(())
 }
@@ -276,9 +280,14 @@ fn check_not_before(not_before: Option<f64>, leeway_s: f64, now_s: f64) -> Resul
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn check_issued_at(issued_at: Option<f64>, leeway_s: f64, now_s: f64) -> Result<(), VerifyError> {
     if issued_at.is_some_and(|iat| !(iat <= now_s + leeway_s)) {
-        return Err(VerifyError::unauthenticated(msg::ISSUED_IN_FUTURE));
+        return Err(refuse(Check::IssuedInFuture, msg::ISSUED_IN_FUTURE));
     }
     Ok(())
+}
+
+/// A refused token: every failure of a presented token carries `error="invalid_token"`.
+fn refuse(check: Check, message: &'static str) -> VerifyError {
+    VerifyError::new(check, message).with_challenge(Challenge::InvalidToken)
 }
 
 /// A number claim as `f64`; `None` for anything else (booleans included).
@@ -294,6 +303,149 @@ fn as_number(value: &Value<'_>) -> Option<f64> {
 /// SHA-256 of a token: the key under which a verified token may be cached.
 pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+impl AsRef<Principal> for Principal {
+    fn as_ref(&self) -> &Principal {
+        self
+    }
+}
+
+/// A presented token: its text, or a value that is not a string (always "malformed token").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'t> {
+    Text(&'t str),
+    NotText,
+}
+
+/// Verifies tokens against a key ring with [`verify_jwt`], reading the clock first; with a
+/// cache, keeps up to `cache_size` verified tokens (least recently used first out, keyed by the
+/// SHA-256 of the token), never past their `exp`: on a hit only the time checks run again, and a
+/// cached token that fails them is dropped.
+///
+/// `V` is what a verified token is kept as: a [`Principal`], or a caller's type that holds one
+/// (the binding keeps the Python object it built beside it, so a hit answers with that object).
+pub struct JwtVerifier<V = Principal> {
+    ring: Arc<KeyRing>,
+    options: JwtOptions,
+    cache: Option<Mutex<TokenCache<V>>>,
+    cache_size: usize,
+}
+
+impl<V: From<Principal> + AsRef<Principal>> JwtVerifier<V> {
+    /// A verifier; `cache_size = 0` caches nothing.
+    pub fn new(ring: Arc<KeyRing>, options: JwtOptions, cache_size: usize) -> Self {
+        JwtVerifier {
+            ring,
+            options,
+            cache: (cache_size > 0).then(|| Mutex::new(TokenCache::default())),
+            cache_size,
+        }
+    }
+
+    pub fn ring(&self) -> &Arc<KeyRing> {
+        &self.ring
+    }
+
+    pub fn options(&self) -> &JwtOptions {
+        &self.options
+    }
+
+    /// The principal of a valid token; the clock is read before anything else.
+    pub fn verify<C: Clock>(
+        &self,
+        token: Token<'_>,
+        clock: &mut C,
+    ) -> Result<Arc<V>, Failure<C::Error>> {
+        let now_s = clock.unix_seconds().map_err(Failure::Clock)?;
+        Ok(self.verify_at(token, now_s)?)
+    }
+
+    /// [`JwtVerifier::verify`] at a given time.
+    pub fn verify_at(&self, token: Token<'_>, now_s: f64) -> Result<Arc<V>, VerifyError> {
+        let Token::Text(text) = token else {
+            return Err(refuse(Check::MalformedToken, msg::MALFORMED_TOKEN));
+        };
+        let verify =
+            || verify_jwt(text, &self.ring, &self.options, now_s).map(|p| Arc::new(V::from(p)));
+        let Some(cache) = &self.cache else {
+            return verify();
+        };
+        if text.chars().count() > MAX_TOKEN_CHARS {
+            return verify();
+        }
+        let digest = token_digest(text);
+        let cached = lock(cache).get(&digest);
+        if let Some(verified) = cached {
+            if let Err(err) = (*verified)
+                .as_ref()
+                .check_times(self.options.leeway_s, now_s)
+            {
+                lock(cache).remove(&digest);
+                return Err(err);
+            }
+            return Ok(verified);
+        }
+        let verified = verify()?;
+        lock(cache).insert(digest, verified.clone(), self.cache_size);
+        Ok(verified)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The cache holds no invariant a panic could break halfway: keep using it.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Least-recently-used verified tokens, by SHA-256 of the token.
+struct TokenCache<V> {
+    tick: u64,
+    entries: HashMap<[u8; 32], (u64, Arc<V>)>,
+    order: BTreeMap<u64, [u8; 32]>,
+}
+
+impl<V> Default for TokenCache<V> {
+    fn default() -> Self {
+        TokenCache {
+            tick: 0,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+        }
+    }
+}
+
+impl<V> TokenCache<V> {
+    /// The entry for `digest`, now the most recently used.
+    fn get(&mut self, digest: &[u8; 32]) -> Option<Arc<V>> {
+        let (stamp, verified) = self.entries.get_mut(digest)?;
+        self.order.remove(stamp);
+        self.tick += 1;
+        *stamp = self.tick;
+        self.order.insert(self.tick, *digest);
+        Some(verified.clone())
+    }
+
+    fn remove(&mut self, digest: &[u8; 32]) {
+        if let Some((stamp, _)) = self.entries.remove(digest) {
+            self.order.remove(&stamp);
+        }
+    }
+
+    /// Insert as the most recently used, dropping the least recently used beyond `capacity`.
+    fn insert(&mut self, digest: [u8; 32], verified: Arc<V>, capacity: usize) {
+        self.remove(&digest);
+        self.tick += 1;
+        self.entries.insert(digest, (self.tick, verified));
+        self.order.insert(self.tick, digest);
+        while self.entries.len() > capacity {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            self.entries.remove(&oldest);
+        }
+    }
 }
 
 /// Mint a compact JWS of `claims` (a JSON object) with the header `{"alg","typ":"JWT","kid"}`.
@@ -329,7 +481,7 @@ pub fn sign_jwt_with_header(
         return Err(VerifyError::invalid_key(msg::ALG_MISMATCH));
     }
     if !key.can_sign() {
-        return Err(VerifyError::invalid_key("a public key cannot sign"));
+        return Err(VerifyError::invalid_key(msg::PUBLIC_CANNOT_SIGN));
     }
     if !header.is_object() || !claims.is_object() {
         return Err(VerifyError::invalid_key(
@@ -383,7 +535,7 @@ fn into_owned(value: Value<'_>) -> Value<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errors::ErrorKind;
+    use crate::errors::{Challenge, ErrorKind};
     use crate::keys::tests::{hex, RFC8032_SEED};
 
     const NOW: f64 = 1_780_000_000.0;
@@ -515,7 +667,15 @@ mod tests {
             (r#"{"alg":"none","kid":"h1"}"#, "algorithm not allowed"),
             (r#"{"alg":"None","kid":"h1"}"#, "algorithm not allowed"),
             (r#"{"alg":"hs256","kid":"h1"}"#, "algorithm not allowed"),
-            (r#"{"alg":"RS256","kid":"h1"}"#, "algorithm not allowed"),
+            (r#"{"alg":"RS384","kid":"h1"}"#, "algorithm not allowed"),
+            (
+                r#"{"alg":"RS256","kid":"h1"}"#,
+                "algorithm does not match the key",
+            ),
+            (
+                r#"{"alg":"ES256","kid":"h1"}"#,
+                "algorithm does not match the key",
+            ),
             (r#"{"alg":"HS512","kid":"h1"}"#, "algorithm not allowed"),
             (r#"{"kid":"h1"}"#, "algorithm not allowed"),
             (r#"{"alg":["HS256"],"kid":"h1"}"#, "algorithm not allowed"),
@@ -875,5 +1035,132 @@ mod tests {
             token_digest("abc").to_vec(),
             hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         );
+    }
+
+    #[test]
+    fn verifier_reads_the_clock_first_and_caches_by_digest() {
+        use crate::clock::FixedClock;
+        let verifier: JwtVerifier = JwtVerifier::new(Arc::new(ring()), opts(), 1);
+        let good = sign_jwt(&hmac_key(), JwtAlg::Hs256, &parse(&claims(""))).unwrap();
+        let other = sign_jwt(&hmac_key(), JwtAlg::Hs256, &parse(&claims(r#""x":1"#))).unwrap();
+        let first = verifier
+            .verify(Token::Text(&good), &mut FixedClock(NOW))
+            .unwrap();
+        // A hit answers with the same verified value.
+        let again = verifier.verify_at(Token::Text(&good), NOW + 1.0).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        // The time checks run on a hit, and a failing entry is dropped.
+        let late = verifier
+            .verify_at(Token::Text(&good), NOW + 630.0)
+            .unwrap_err();
+        assert_eq!(late.check(), Check::Expired);
+        let back = verifier.verify_at(Token::Text(&good), NOW).unwrap();
+        assert!(!Arc::ptr_eq(&first, &back));
+        // Capacity 1: another token evicts it.
+        verifier.verify_at(Token::Text(&other), NOW).unwrap();
+        assert!(!Arc::ptr_eq(
+            &back,
+            &verifier.verify_at(Token::Text(&good), NOW).unwrap()
+        ));
+        // A refused token is never cached; not text is malformed.
+        let (h, rest) = good.split_once('.').unwrap();
+        let forged = format!("{h}.{}", rest.replace('.', ".A"));
+        assert!(verifier.verify_at(Token::Text(&forged), NOW).is_err());
+        let err = verifier.verify_at(Token::NotText, NOW).unwrap_err();
+        assert_eq!(
+            (err.message(), err.challenge()),
+            ("malformed token", &Challenge::InvalidToken)
+        );
+    }
+
+    #[test]
+    fn an_unreadable_clock_is_reported_before_the_token() {
+        struct Unreadable;
+        impl Clock for Unreadable {
+            type Error = ();
+            fn unix_seconds(&mut self) -> Result<f64, ()> {
+                Err(())
+            }
+            fn unix_millis(&mut self) -> Result<i64, ()> {
+                Err(())
+            }
+        }
+        let verifier: JwtVerifier = JwtVerifier::new(Arc::new(ring()), opts(), 0);
+        assert_eq!(
+            verifier
+                .verify(Token::NotText, &mut Unreadable)
+                .unwrap_err(),
+            Failure::Clock(())
+        );
+    }
+
+    /// Tokens made with Python's `cryptography` for the RSA and P-256 keys of `testdata/`.
+    fn external(name: &str) -> String {
+        include_str!("../testdata/jwt_tokens.txt")
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap()
+            .to_owned()
+    }
+
+    fn asymmetric_ring() -> KeyRing {
+        use crate::keys::RsaScheme;
+        let n = crate::rsa::tests::hex(crate::rsa::tests::N);
+        let point = crate::rsa::tests::hex(include_str!("../testdata/p256_point.hex"));
+        KeyRing::new(vec![
+            Key::rsa_public("r", &n, &[1, 0, 1], RsaScheme::Pkcs1v15).unwrap(),
+            Key::rsa_public("s", &n, &[1, 0, 1], RsaScheme::Pss).unwrap(),
+            Key::ec_public("c", &point[1..33], &point[33..]).unwrap(),
+            hmac_key(),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn rs256_ps256_es256_each_with_its_own_key() {
+        let ring = asymmetric_ring();
+        let verify = |token: &str| verify_jwt(token, &ring, &opts(), 1_780_000_000.0);
+        for name in ["rs256", "ps256", "es256"] {
+            let principal = verify(&external(name)).unwrap();
+            assert_eq!(
+                (principal.subject.as_deref(), principal.scopes.len()),
+                (Some("alice"), 2),
+                "{name}"
+            );
+        }
+        // A DER ECDSA signature is not a JOSE signature.
+        assert_eq!(
+            verify(&external("es256_der")).unwrap_err().message(),
+            "bad signature"
+        );
+        // An RS256 token naming the PS256 key (same modulus) is refused before its signature.
+        let rs = external("rs256").replacen(
+            "eyJhbGciOiJSUzI1NiIsImtpZCI6InIifQ",
+            &b64url::encode(br#"{"alg":"RS256","kid":"s"}"#),
+            1,
+        );
+        assert_eq!(
+            verify(&rs).unwrap_err().message(),
+            "algorithm does not match the key"
+        );
+        // Without a kid: the only key fitting the alg (one RS256 key here).
+        assert!(verify(&external("rs256_no_kid")).is_ok());
+        // Algorithm confusion: HS256 keyed with the RSA public key's bytes, naming the RSA key.
+        let n = crate::rsa::tests::hex(crate::rsa::tests::N);
+        let confused = Key::hmac("r", &n).unwrap();
+        let token = assemble(&confused, r#"{"alg":"HS256","kid":"r"}"#, &claims(""));
+        assert_eq!(
+            verify(&token).unwrap_err().message(),
+            "algorithm does not match the key"
+        );
+        // Only the algorithms the verifier allows.
+        let only_hs = JwtOptions {
+            algorithms: vec![JwtAlg::Hs256],
+            ..opts()
+        };
+        let err = verify_jwt(&external("es256"), &ring, &only_hs, 1_780_000_000.0).unwrap_err();
+        assert_eq!(err.message(), "algorithm not allowed");
+        // Public keys cannot mint.
+        assert!(sign_jwt(ring.get("r").unwrap(), JwtAlg::Rs256, &parse(&claims(""))).is_err());
     }
 }

@@ -1,19 +1,26 @@
-//! Keys bound to one algorithm each, and the key ring that finds them by `kid`.
+//! Keys bound to one algorithm each (the ring that finds them by `kid` is `keyring`).
 //!
 //! A key never changes algorithm: an HMAC key signs `hmac-sha256` envelopes and `HS256` tokens
-//! only, an Ed25519 key `ed25519` envelopes and `EdDSA`/`Ed25519` tokens only, so a token or
-//! envelope cannot pick how its own signature is checked (no algorithm confusion).
+//! only, an Ed25519 key `ed25519` envelopes and `EdDSA`/`Ed25519` tokens only, an RSA key the one
+//! of `RS256`/`PS256` it was given, a P-256 key `ES256`; RSA and P-256 keys verify tokens only. So
+//! a token or envelope cannot pick how its own signature is checked (no algorithm confusion: an
+//! RSA public key is never an HMAC secret).
+//!
+//! Refusals are `InvalidKey` with the texts of `docs/verification.md` (the pure twin's, word for
+//! word). JWK import and export are in [`crate::jwk`].
 
-use std::collections::HashMap;
 use std::fmt;
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use fastpath_codec::Value;
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use crate::b64url;
-use crate::errors::VerifyError;
+use crate::der;
+pub use crate::ec::EcPublic;
+use crate::errors::{msg, VerifyError};
+pub use crate::rsa::{RsaPublic, RsaScheme};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -22,19 +29,23 @@ pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 /// Longest `kid`, in characters.
 pub const MAX_KID_CHARS: usize = 256;
 
-/// The two key families.
+/// The key families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyType {
     Hmac,
     Ed25519,
+    Rsa,
+    EcP256,
 }
 
 impl KeyType {
-    /// The envelope `alg` this type signs with: `hmac-sha256` or `ed25519`.
-    pub fn envelope_alg(self) -> &'static str {
+    /// The envelope `alg` this type signs with: `hmac-sha256` or `ed25519`; `None` for the types
+    /// that only verify tokens.
+    pub fn envelope_alg(self) -> Option<&'static str> {
         match self {
-            KeyType::Hmac => "hmac-sha256",
-            KeyType::Ed25519 => "ed25519",
+            KeyType::Hmac => Some("hmac-sha256"),
+            KeyType::Ed25519 => Some("ed25519"),
+            KeyType::Rsa | KeyType::EcP256 => None,
         }
     }
 }
@@ -48,10 +59,23 @@ pub enum JwtAlg {
     EdDsa,
     /// `Ed25519` (RFC 9864), Ed25519 keys.
     Ed25519,
+    /// `RS256` (RSASSA-PKCS1-v1_5, SHA-256), RSA keys bound to it.
+    Rs256,
+    /// `PS256` (RSASSA-PSS, SHA-256), RSA keys bound to it.
+    Ps256,
+    /// `ES256` (ECDSA P-256, SHA-256), P-256 keys.
+    Es256,
 }
 
 impl JwtAlg {
-    pub const ALL: [JwtAlg; 3] = [JwtAlg::Hs256, JwtAlg::EdDsa, JwtAlg::Ed25519];
+    pub const ALL: [JwtAlg; 6] = [
+        JwtAlg::Hs256,
+        JwtAlg::EdDsa,
+        JwtAlg::Ed25519,
+        JwtAlg::Rs256,
+        JwtAlg::Ps256,
+        JwtAlg::Es256,
+    ];
 
     /// The header value, case-sensitive.
     pub fn as_str(self) -> &'static str {
@@ -59,10 +83,13 @@ impl JwtAlg {
             JwtAlg::Hs256 => "HS256",
             JwtAlg::EdDsa => "EdDSA",
             JwtAlg::Ed25519 => "Ed25519",
+            JwtAlg::Rs256 => "RS256",
+            JwtAlg::Ps256 => "PS256",
+            JwtAlg::Es256 => "ES256",
         }
     }
 
-    /// The algorithm a header names exactly, or `None` (`none`, `RS256`, `hs256`, …).
+    /// The algorithm a header names exactly, or `None` (`none`, `hs256`, …).
     pub fn from_name(name: &str) -> Option<JwtAlg> {
         JwtAlg::ALL.into_iter().find(|alg| alg.as_str() == name)
     }
@@ -72,6 +99,8 @@ impl JwtAlg {
         match self {
             JwtAlg::Hs256 => KeyType::Hmac,
             JwtAlg::EdDsa | JwtAlg::Ed25519 => KeyType::Ed25519,
+            JwtAlg::Rs256 | JwtAlg::Ps256 => KeyType::Rsa,
+            JwtAlg::Es256 => KeyType::EcP256,
         }
     }
 }
@@ -84,9 +113,7 @@ impl Kid {
     pub fn new(kid: impl Into<String>) -> Result<Kid, VerifyError> {
         let kid = kid.into();
         if kid.is_empty() || kid.chars().count() > MAX_KID_CHARS {
-            return Err(VerifyError::invalid_key(
-                "kid must be a non-empty string of at most 256 characters",
-            ));
+            return Err(VerifyError::invalid_key(msg::KID));
         }
         Ok(Kid(kid))
     }
@@ -108,32 +135,43 @@ impl fmt::Display for Kid {
     }
 }
 
-/// An HMAC-SHA256 secret of at least 32 bytes, held as the keyed MAC state (so each use skips
+/// An HMAC-SHA256 secret of at least 32 bytes, kept with its keyed MAC state (so each use skips
 /// re-hashing the key pads); wiped on drop; never printed.
 #[derive(Clone)]
-pub struct HmacSecret(HmacSha256);
+pub struct HmacSecret {
+    mac: HmacSha256,
+    secret: Zeroizing<Vec<u8>>,
+}
 
 impl HmacSecret {
     pub fn new(secret: &[u8]) -> Result<HmacSecret, VerifyError> {
         if secret.len() < MIN_HMAC_SECRET_BYTES {
             return Err(VerifyError::invalid_key(
-                "HMAC secret must be at least 32 bytes",
+                "an HMAC secret must be at least 32 bytes",
             ));
         }
         let mac = HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length");
-        Ok(HmacSecret(mac))
+        Ok(HmacSecret {
+            mac,
+            secret: Zeroizing::new(secret.to_vec()),
+        })
+    }
+
+    /// The secret itself (for a private JWK).
+    pub fn expose(&self) -> &[u8] {
+        &self.secret
     }
 
     /// HMAC-SHA256 of `message`.
     pub fn tag(&self, message: &[u8]) -> [u8; 32] {
-        let mut mac = self.0.clone();
+        let mut mac = self.mac.clone();
         mac.update(message);
         mac.finalize().into_bytes().into()
     }
 
     /// Whether `tag` is the HMAC-SHA256 of `message`, compared in constant time.
     pub fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
-        let mut mac = self.0.clone();
+        let mut mac = self.mac.clone();
         mac.update(message);
         mac.verify_slice(tag).is_ok()
     }
@@ -145,6 +183,13 @@ impl fmt::Debug for HmacSecret {
     }
 }
 
+/// Constant-time equality of two byte strings (their lengths are not secret).
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+const NOT_A_POINT: &str = "not a canonically encoded Ed25519 point on the curve";
+
 /// An Ed25519 public key that is a canonical encoding of a curve point of large order.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Ed25519Public(VerifyingKey);
@@ -152,19 +197,16 @@ pub struct Ed25519Public(VerifyingKey);
 impl Ed25519Public {
     /// From the 32-byte encoding. Refused: not a point, a non-canonical encoding, small order.
     pub fn from_bytes(raw: &[u8; 32]) -> Result<Ed25519Public, VerifyError> {
-        let key = VerifyingKey::from_bytes(raw).map_err(|_| {
-            VerifyError::invalid_key("Ed25519 public key is not a point on the curve")
-        })?;
+        let key =
+            VerifyingKey::from_bytes(raw).map_err(|_| VerifyError::invalid_key(NOT_A_POINT))?;
         // `from_bytes` reduces y mod p and ignores the sign of x = 0; only the canonical encoding
         // of a point is a key, so that a key has exactly one byte form (the one hashed into `k`).
         if key.to_edwards().compress().as_bytes() != raw {
-            return Err(VerifyError::invalid_key(
-                "Ed25519 public key is not canonically encoded",
-            ));
+            return Err(VerifyError::invalid_key(NOT_A_POINT));
         }
         if key.is_weak() {
             return Err(VerifyError::invalid_key(
-                "Ed25519 public key has small order",
+                "an Ed25519 public key of small order is refused",
             ));
         }
         Ok(Ed25519Public(key))
@@ -204,10 +246,11 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 ];
 const PEM_BEGIN: &[u8] = b"-----BEGIN PUBLIC KEY-----";
 const PEM_END: &[u8] = b"-----END PUBLIC KEY-----";
+/// A key given as neither 32 raw bytes nor a readable PEM.
+pub const NOT_PEM: &str = "an Ed25519 public key is 32 raw bytes or a PEM PUBLIC KEY";
 
 fn spki_from_pem(pem: &[u8]) -> Result<[u8; 32], VerifyError> {
-    let not_pem =
-        || VerifyError::invalid_key("Ed25519 public key must be 32 raw bytes or a PEM PUBLIC KEY");
+    let not_pem = || VerifyError::invalid_key(NOT_PEM);
     let body = pem
         .trim_ascii()
         .strip_prefix(PEM_BEGIN)
@@ -222,7 +265,7 @@ fn spki_from_pem(pem: &[u8]) -> Result<[u8; 32], VerifyError> {
     match der.strip_prefix(&ED25519_SPKI_PREFIX) {
         Some(raw) if raw.len() == 32 => Ok(raw.try_into().expect("32 bytes")),
         _ => Err(VerifyError::invalid_key(
-            "PEM is not an Ed25519 SubjectPublicKeyInfo (OID 1.3.101.112)",
+            "the PEM is not an Ed25519 SubjectPublicKeyInfo (OID 1.3.101.112)",
         )),
     }
 }
@@ -230,10 +273,34 @@ fn spki_from_pem(pem: &[u8]) -> Result<[u8; 32], VerifyError> {
 /// A key with its id, bound to one algorithm family.
 #[derive(Clone)]
 pub enum Key {
-    Hmac { kid: Kid, secret: HmacSecret },
-    Ed25519Public { kid: Kid, key: Ed25519Public },
-    Ed25519Private { kid: Kid, key: SigningKey },
+    Hmac {
+        kid: Kid,
+        secret: HmacSecret,
+    },
+    Ed25519Public {
+        kid: Kid,
+        key: Ed25519Public,
+    },
+    Ed25519Private {
+        kid: Kid,
+        key: SigningKey,
+    },
+    /// An RSA public key bound to `RS256` or `PS256`.
+    Rsa {
+        kid: Kid,
+        key: RsaPublic,
+    },
+    /// A P-256 public key (`ES256`).
+    EcP256 {
+        kid: Kid,
+        key: EcPublic,
+    },
 }
+
+/// The refusal of an RSA key given as neither a PEM nor a JWK we read.
+pub const NOT_RSA_PEM: &str = "an RSA public key is a PEM (PUBLIC KEY or RSA PUBLIC KEY) or a JWK";
+/// The refusal of a P-256 key given as neither a PEM nor a JWK we read.
+pub const NOT_EC_PEM: &str = "an EC public key is a PEM (PUBLIC KEY) or a JWK";
 
 impl Key {
     /// An HMAC-SHA256 key; the secret must be at least 32 bytes.
@@ -249,7 +316,7 @@ impl Key {
         let kid = Kid::new(kid)?;
         let seed: &[u8; 32] = seed
             .try_into()
-            .map_err(|_| VerifyError::invalid_key("Ed25519 seed must be 32 bytes"))?;
+            .map_err(|_| VerifyError::invalid_key("an Ed25519 seed is 32 bytes"))?;
         Ok(Key::Ed25519Private {
             kid,
             key: SigningKey::from_bytes(seed),
@@ -266,11 +333,95 @@ impl Key {
         Ok(Key::Ed25519Public { kid, key })
     }
 
+    /// An Ed25519 public key from a PEM only (text is never 32 raw bytes).
+    pub fn ed25519_public_pem(kid: impl Into<String>, pem: &[u8]) -> Result<Key, VerifyError> {
+        let kid = Kid::new(kid)?;
+        Ok(Key::Ed25519Public {
+            kid,
+            key: Ed25519Public::from_pem(pem)?,
+        })
+    }
+
+    /// An RSA public key from its modulus and exponent, bound to `RS256` or `PS256`.
+    pub fn rsa_public(
+        kid: impl Into<String>,
+        n: &[u8],
+        e: &[u8],
+        scheme: RsaScheme,
+    ) -> Result<Key, VerifyError> {
+        let kid = Kid::new(kid)?;
+        Ok(Key::Rsa {
+            kid,
+            key: RsaPublic::new(n, e, scheme)?,
+        })
+    }
+
+    /// An RSA public key from a PEM: `PUBLIC KEY` (SubjectPublicKeyInfo, rsaEncryption) or
+    /// `RSA PUBLIC KEY` (PKCS#1).
+    pub fn rsa_public_pem(
+        kid: impl Into<String>,
+        pem: &[u8],
+        scheme: RsaScheme,
+    ) -> Result<Key, VerifyError> {
+        let kid = Kid::new(kid)?;
+        let not_pem = || VerifyError::invalid_key(NOT_RSA_PEM);
+        let (n, e) = match der::pem_label(pem) {
+            Some("PUBLIC KEY") => {
+                let spki = der::pem_body(pem, "PUBLIC KEY").map_err(|_| not_pem())?;
+                match der::spki(&spki) {
+                    Ok(der::Spki::Rsa { n, e }) => (n, e),
+                    _ => {
+                        return Err(VerifyError::invalid_key(
+                            "the PEM is not an RSA SubjectPublicKeyInfo",
+                        ))
+                    }
+                }
+            }
+            Some("RSA PUBLIC KEY") => {
+                let body = der::pem_body(pem, "RSA PUBLIC KEY").map_err(|_| not_pem())?;
+                der::rsa_public_key(&body).map_err(|_| not_pem())?
+            }
+            _ => return Err(not_pem()),
+        };
+        Ok(Key::Rsa {
+            kid,
+            key: RsaPublic::new(&n, &e, scheme)?,
+        })
+    }
+
+    /// A P-256 public key from its coordinates (32 bytes each).
+    pub fn ec_public(kid: impl Into<String>, x: &[u8], y: &[u8]) -> Result<Key, VerifyError> {
+        let kid = Kid::new(kid)?;
+        Ok(Key::EcP256 {
+            kid,
+            key: EcPublic::from_coordinates(x, y)?,
+        })
+    }
+
+    /// A P-256 public key from a `PUBLIC KEY` PEM (SubjectPublicKeyInfo, id-ecPublicKey with
+    /// the prime256v1 curve, an uncompressed point).
+    pub fn ec_public_pem(kid: impl Into<String>, pem: &[u8]) -> Result<Key, VerifyError> {
+        let kid = Kid::new(kid)?;
+        let spki =
+            der::pem_body(pem, "PUBLIC KEY").map_err(|_| VerifyError::invalid_key(NOT_EC_PEM))?;
+        match der::spki(&spki) {
+            Ok(der::Spki::P256 { point }) => Ok(Key::EcP256 {
+                kid,
+                key: EcPublic::from_point(&point)?,
+            }),
+            _ => Err(VerifyError::invalid_key(
+                "the PEM is not a P-256 SubjectPublicKeyInfo",
+            )),
+        }
+    }
+
     pub fn kid(&self) -> &str {
         match self {
             Key::Hmac { kid, .. }
             | Key::Ed25519Public { kid, .. }
-            | Key::Ed25519Private { kid, .. } => kid.as_str(),
+            | Key::Ed25519Private { kid, .. }
+            | Key::Rsa { kid, .. }
+            | Key::EcP256 { kid, .. } => kid.as_str(),
         }
     }
 
@@ -278,43 +429,61 @@ impl Key {
         match self {
             Key::Hmac { .. } => KeyType::Hmac,
             Key::Ed25519Public { .. } | Key::Ed25519Private { .. } => KeyType::Ed25519,
+            Key::Rsa { .. } => KeyType::Rsa,
+            Key::EcP256 { .. } => KeyType::EcP256,
         }
     }
 
-    /// The envelope `alg` of this key: `hmac-sha256` or `ed25519`.
-    pub fn envelope_alg(&self) -> &'static str {
+    /// The envelope `alg` of this key: `hmac-sha256` or `ed25519`; `None` for a key that takes
+    /// no part in envelopes (RSA, P-256).
+    pub fn envelope_alg(&self) -> Option<&'static str> {
         self.key_type().envelope_alg()
     }
 
-    /// Whether a JWT signed with `alg` may be checked with this key.
+    /// Whether a JWT signed with `alg` may be checked with this key: the key's type, and for an
+    /// RSA key the one scheme it is bound to.
     pub fn fits_jwt_alg(&self, alg: JwtAlg) -> bool {
-        alg.key_type() == self.key_type()
+        match self {
+            Key::Rsa { key, .. } => alg == rsa_alg(key.scheme()),
+            _ => alg.key_type() == self.key_type(),
+        }
     }
 
-    /// The public half of an Ed25519 key (same `kid`); `None` for HMAC.
+    /// The JWT `alg` this key signs (or, for RSA and P-256, verifies) with by default: `HS256`,
+    /// `EdDSA`, the RSA key's own, `ES256`.
+    pub fn default_jwt_alg(&self) -> JwtAlg {
+        match self {
+            Key::Hmac { .. } => JwtAlg::Hs256,
+            Key::Ed25519Public { .. } | Key::Ed25519Private { .. } => JwtAlg::EdDsa,
+            Key::Rsa { key, .. } => rsa_alg(key.scheme()),
+            Key::EcP256 { .. } => JwtAlg::Es256,
+        }
+    }
+
+    /// The public half of a key (same `kid`): itself for a public key; `None` for HMAC.
     pub fn public_key(&self) -> Option<Key> {
         match self {
             Key::Hmac { .. } => None,
-            Key::Ed25519Public { .. } => Some(self.clone()),
             Key::Ed25519Private { kid, key } => Some(Key::Ed25519Public {
                 kid: kid.clone(),
                 key: Ed25519Public(key.verifying_key()),
             }),
+            Key::Ed25519Public { .. } | Key::Rsa { .. } | Key::EcP256 { .. } => Some(self.clone()),
         }
     }
 
-    /// The 32-byte Ed25519 public key; `None` for HMAC.
+    /// The 32-byte Ed25519 public key; `None` for the other types.
     pub fn public_bytes(&self) -> Option<[u8; 32]> {
         match self {
-            Key::Hmac { .. } => None,
             Key::Ed25519Public { key, .. } => Some(key.to_bytes()),
             Key::Ed25519Private { key, .. } => Some(key.verifying_key().to_bytes()),
+            _ => None,
         }
     }
 
     /// Whether this key can sign (HMAC or Ed25519 private).
     pub fn can_sign(&self) -> bool {
-        !matches!(self, Key::Ed25519Public { .. })
+        matches!(self, Key::Hmac { .. } | Key::Ed25519Private { .. })
     }
 
     /// HMAC-SHA256 tag (32 bytes) or Ed25519 signature (64 bytes) of `message`.
@@ -322,12 +491,12 @@ impl Key {
         match self {
             Key::Hmac { secret, .. } => Ok(secret.tag(message).to_vec()),
             Key::Ed25519Private { key, .. } => Ok(key.sign(message).to_bytes().to_vec()),
-            Key::Ed25519Public { .. } => Err(VerifyError::invalid_key("a public key cannot sign")),
+            _ => Err(VerifyError::invalid_key(msg::PUBLIC_CANNOT_SIGN)),
         }
     }
 
     /// Whether `signature` is this key's signature of `message`: constant-time HMAC compare,
-    /// strict Ed25519.
+    /// strict Ed25519, the RSA key's scheme, ES256 (`r || s`).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
             Key::Hmac { secret, .. } => secret.verify(message, signature),
@@ -335,6 +504,45 @@ impl Key {
             Key::Ed25519Private { key, .. } => {
                 Ed25519Public(key.verifying_key()).verify(message, signature)
             }
+            Key::Rsa { key, .. } => key.verify(message, signature),
+            Key::EcP256 { key, .. } => key.verify(message, signature),
+        }
+    }
+}
+
+/// The JWT algorithm of an RSA scheme.
+pub fn rsa_alg(scheme: RsaScheme) -> JwtAlg {
+    match scheme {
+        RsaScheme::Pkcs1v15 => JwtAlg::Rs256,
+        RsaScheme::Pss => JwtAlg::Ps256,
+    }
+}
+
+/// The RSA scheme of a JWT algorithm (`RS256`, `PS256`), else `None`.
+pub fn rsa_scheme(alg: JwtAlg) -> Option<RsaScheme> {
+    match alg {
+        JwtAlg::Rs256 => Some(RsaScheme::Pkcs1v15),
+        JwtAlg::Ps256 => Some(RsaScheme::Pss),
+        _ => None,
+    }
+}
+
+/// Same variant, same `kid`, same key material (secrets compared in constant time).
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        match (self, other) {
+            (Key::Hmac { kid: a, secret: x }, Key::Hmac { kid: b, secret: y }) => {
+                a == b && same_bytes(x.expose(), y.expose())
+            }
+            (Key::Ed25519Public { kid: a, key: x }, Key::Ed25519Public { kid: b, key: y }) => {
+                a == b && x == y
+            }
+            (Key::Ed25519Private { kid: a, key: x }, Key::Ed25519Private { kid: b, key: y }) => {
+                a == b && same_bytes(x.as_bytes(), y.as_bytes())
+            }
+            (Key::Rsa { kid: a, key: x }, Key::Rsa { kid: b, key: y }) => a == b && x == y,
+            (Key::EcP256 { kid: a, key: x }, Key::EcP256 { kid: b, key: y }) => a == b && x == y,
+            _ => false,
         }
     }
 }
@@ -345,137 +553,15 @@ impl fmt::Debug for Key {
             Key::Hmac { kid, .. } => write!(f, "Key::Hmac({kid:?})"),
             Key::Ed25519Public { kid, key } => write!(f, "Key::Ed25519Public({kid:?}, {key:?})"),
             Key::Ed25519Private { kid, .. } => write!(f, "Key::Ed25519Private({kid:?})"),
+            Key::Rsa { kid, key } => write!(f, "Key::Rsa({kid:?}, {key:?})"),
+            Key::EcP256 { kid, key } => write!(f, "Key::EcP256({kid:?}, {key:?})"),
         }
-    }
-}
-
-/// Keys by `kid` (several per ring for rotation); a `kid` appears once.
-#[derive(Debug, Clone, Default)]
-pub struct KeyRing {
-    keys: Vec<Key>,
-    by_kid: HashMap<String, usize>,
-}
-
-impl KeyRing {
-    /// A ring of `keys`; a duplicate `kid` is refused.
-    pub fn new(keys: Vec<Key>) -> Result<KeyRing, VerifyError> {
-        let mut by_kid = HashMap::with_capacity(keys.len());
-        for (i, key) in keys.iter().enumerate() {
-            if by_kid.insert(key.kid().to_owned(), i).is_some() {
-                return Err(VerifyError::invalid_key(format!(
-                    "duplicate kid {:?}",
-                    key.kid()
-                )));
-            }
-        }
-        Ok(KeyRing { keys, by_kid })
-    }
-
-    /// The key with this `kid`.
-    pub fn get(&self, kid: &str) -> Option<&Key> {
-        self.by_kid.get(kid).map(|&i| &self.keys[i])
-    }
-
-    /// All keys, in the order given.
-    pub fn keys(&self) -> &[Key] {
-        &self.keys
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// A ring from a JWK Set (RFC 7517) `{"keys": [...]}`: `oct` → HMAC, `OKP`/`Ed25519` →
-    /// Ed25519 public (private when `d` is present). `k`, `x`, `d` are strict base64url; a JWK
-    /// with an `alg` that does not fit its type, a `use` other than `sig`, an unknown `kty` or
-    /// `crv`, or a `d` that does not match `x` makes the whole set refused.
-    pub fn from_jwks(jwks: &Value<'_>) -> Result<KeyRing, VerifyError> {
-        let Some(Value::Array(jwks)) = jwks.get("keys") else {
-            return Err(VerifyError::invalid_key(
-                "JWKS must be an object with a \"keys\" array",
-            ));
-        };
-        let keys = jwks
-            .iter()
-            .enumerate()
-            .map(|(i, jwk)| {
-                key_from_jwk(jwk)
-                    .map_err(|e| VerifyError::invalid_key(format!("JWK {i}: {}", e.message())))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        KeyRing::new(keys)
-    }
-}
-
-fn key_from_jwk(jwk: &Value<'_>) -> Result<Key, VerifyError> {
-    let bad = |why: &'static str| VerifyError::invalid_key(why);
-    if !jwk.is_object() {
-        return Err(bad("not an object"));
-    }
-    let text = |name: &'static str| -> Result<Option<&str>, VerifyError> {
-        match jwk.get(name) {
-            None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s)),
-            Some(_) => Err(VerifyError::invalid_key(format!(
-                "\"{name}\" is not a string"
-            ))),
-        }
-    };
-    let required = |name: &'static str| -> Result<&str, VerifyError> {
-        text(name)?.ok_or_else(|| VerifyError::invalid_key(format!("\"{name}\" is missing")))
-    };
-    let bytes = |name: &'static str| -> Result<Vec<u8>, VerifyError> {
-        b64url::decode(required(name)?)
-            .map_err(|_| VerifyError::invalid_key(format!("\"{name}\" is not strict base64url")))
-    };
-    let kty = required("kty")?;
-    if text("use")?.is_some_and(|u| u != "sig") {
-        return Err(bad("\"use\" must be \"sig\""));
-    }
-    let alg = text("alg")?;
-    match kty {
-        "oct" => {
-            if alg.is_some_and(|a| a != "HS256") {
-                return Err(bad("\"alg\" does not fit an oct key"));
-            }
-            Key::hmac(required("kid")?, &bytes("k")?)
-        }
-        "OKP" => {
-            if required("crv")? != "Ed25519" {
-                return Err(bad("unknown \"crv\""));
-            }
-            if alg.is_some_and(|a| a != "EdDSA" && a != "Ed25519") {
-                return Err(bad("\"alg\" does not fit an Ed25519 key"));
-            }
-            let kid = required("kid")?;
-            let x: [u8; 32] = bytes("x")?
-                .try_into()
-                .map_err(|_| bad("\"x\" must be 32 bytes"))?;
-            let public = Ed25519Public::from_bytes(&x)?;
-            if jwk.get("d").is_none() {
-                return Ok(Key::Ed25519Public {
-                    kid: Kid::new(kid)?,
-                    key: public,
-                });
-            }
-            let key = Key::ed25519_private(kid, &bytes("d")?)?;
-            if key.public_bytes() != Some(x) {
-                return Err(bad("\"d\" does not match \"x\""));
-            }
-            Ok(key)
-        }
-        _ => Err(bad("unknown \"kty\"")),
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::borrow::Cow;
 
     pub(crate) fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -496,24 +582,6 @@ pub(crate) mod tests {
         0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
         0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
-
-    fn jwk(members: Vec<(&str, &str)>) -> Value<'static> {
-        Value::Object(
-            members
-                .into_iter()
-                .map(|(k, v)| {
-                    (
-                        Cow::Owned(k.to_owned()),
-                        Value::Str(Cow::Owned(v.to_owned())),
-                    )
-                })
-                .collect(),
-        )
-    }
-
-    fn jwks(keys: Vec<Value<'static>>) -> Value<'static> {
-        Value::Object(vec![(Cow::Borrowed("keys"), Value::Array(keys))])
-    }
 
     #[test]
     fn rfc8032_test_1() {
@@ -565,7 +633,7 @@ pub(crate) mod tests {
         assert!(Key::ed25519_public("k", &two)
             .unwrap_err()
             .message()
-            .contains("not a point"));
+            .contains("point on the curve"));
         // The identity encoded with y = p + 1 (non-canonical).
         let mut p_plus_1 = [0xffu8; 32];
         p_plus_1[0] = 0xee;
@@ -654,7 +722,7 @@ pub(crate) mod tests {
             crate::ErrorKind::InvalidKey
         );
         let key = Key::hmac("k", &[7u8; 32]).unwrap();
-        assert_eq!(key.envelope_alg(), "hmac-sha256");
+        assert_eq!(key.envelope_alg(), Some("hmac-sha256"));
         assert!(key.fits_jwt_alg(JwtAlg::Hs256));
         assert!(!key.fits_jwt_alg(JwtAlg::EdDsa));
         assert!(key.public_key().is_none());
@@ -692,115 +760,70 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn ring_lookup_and_duplicates() {
-        let a = Key::hmac("a", &[1u8; 32]).unwrap();
-        let b = Key::ed25519_private("b", &[2u8; 32]).unwrap();
-        let ring = KeyRing::new(vec![a.clone(), b]).unwrap();
-        assert_eq!(ring.get("a").unwrap().kid(), "a");
-        assert_eq!(ring.get("b").unwrap().key_type(), KeyType::Ed25519);
-        assert!(ring.get("c").is_none());
-        assert_eq!(ring.len(), 2);
-        let err = KeyRing::new(vec![a.clone(), a]).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::InvalidKey);
-    }
-
-    #[test]
-    fn jwks_parsing() {
-        let secret = b64url::encode(&[3u8; 32]);
-        let x = b64url::encode(&hex(RFC8032_PUBLIC));
-        let d = b64url::encode(&hex(RFC8032_SEED));
-        let ring = KeyRing::from_jwks(&jwks(vec![
-            jwk(vec![
-                ("kty", "oct"),
-                ("kid", "h"),
-                ("k", &secret),
-                ("alg", "HS256"),
-                ("use", "sig"),
-            ]),
-            jwk(vec![
-                ("kty", "OKP"),
-                ("crv", "Ed25519"),
-                ("kid", "e"),
-                ("x", &x),
-                ("alg", "EdDSA"),
-            ]),
-            jwk(vec![
-                ("kty", "OKP"),
-                ("crv", "Ed25519"),
-                ("kid", "p"),
-                ("x", &x),
-                ("d", &d),
-                ("alg", "Ed25519"),
-            ]),
-        ]))
+    fn rsa_and_p256_pems() {
+        use crate::der::tests::standard_b64;
+        let pem = |label: &str, der: &[u8]| {
+            format!(
+                "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+                standard_b64(der)
+            )
+        };
+        let n = crate::rsa::tests::hex(crate::rsa::tests::N);
+        let pkcs1 = crate::der::encode_rsa_public_key(&n, &[1, 0, 1]);
+        let key = Key::rsa_public_pem(
+            "r",
+            pem("RSA PUBLIC KEY", &pkcs1).as_bytes(),
+            RsaScheme::Pss,
+        )
         .unwrap();
-        assert!(matches!(ring.get("h"), Some(Key::Hmac { .. })));
-        assert!(matches!(ring.get("e"), Some(Key::Ed25519Public { .. })));
-        assert!(matches!(ring.get("p"), Some(Key::Ed25519Private { .. })));
-
-        let refused = [
-            jwk(vec![("kty", "RSA"), ("kid", "r"), ("n", "AQAB")]),
-            jwk(vec![
-                ("kty", "OKP"),
-                ("crv", "X25519"),
-                ("kid", "x"),
-                ("x", &x),
-            ]),
-            jwk(vec![
-                ("kty", "oct"),
-                ("kid", "h"),
-                ("k", &secret),
-                ("alg", "EdDSA"),
-            ]),
-            jwk(vec![
-                ("kty", "oct"),
-                ("kid", "h"),
-                ("k", &secret),
-                ("use", "enc"),
-            ]),
-            jwk(vec![
-                ("kty", "OKP"),
-                ("crv", "Ed25519"),
-                ("kid", "e"),
-                ("x", &x),
-                ("alg", "HS256"),
-            ]),
-            jwk(vec![
-                ("kty", "oct"),
-                ("kid", "h"),
-                ("k", &b64url::encode(&[3u8; 16])),
-            ]),
-            jwk(vec![
-                ("kty", "oct"),
-                ("kid", "h"),
-                ("k", &format!("{secret}=")),
-            ]),
-            jwk(vec![("kty", "oct"), ("k", &secret)]),
-            jwk(vec![
-                ("kty", "OKP"),
-                ("crv", "Ed25519"),
-                ("kid", "e"),
-                ("x", &x[..40]),
-            ]),
-            jwk(vec![
-                ("kty", "OKP"),
-                ("crv", "Ed25519"),
-                ("kid", "p"),
-                ("x", &x),
-                ("d", &b64url::encode(&[9u8; 32])),
-            ]),
-            jwk(vec![("crv", "Ed25519"), ("kid", "e"), ("x", &x)]),
+        assert!(key.fits_jwt_alg(JwtAlg::Ps256) && key.envelope_alg().is_none() && !key.can_sign());
+        // The same key in a SubjectPublicKeyInfo (rsaEncryption, NULL parameters).
+        let mut spki = vec![
+            0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+            0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00,
         ];
-        for bad in refused {
-            let good = jwk(vec![("kty", "oct"), ("kid", "ok"), ("k", &secret)]);
-            let err = KeyRing::from_jwks(&jwks(vec![good, bad.clone()])).unwrap_err();
-            assert_eq!(err.kind(), crate::ErrorKind::InvalidKey, "{bad:?}");
-            assert!(err.message().starts_with("JWK 1: "), "{err}");
-        }
-        assert!(KeyRing::from_jwks(&Value::Null).is_err());
-        assert!(KeyRing::from_jwks(&jwks(vec![Value::Int(1)])).is_err());
-        // Duplicate kids across the set.
-        let dup = jwk(vec![("kty", "oct"), ("kid", "h"), ("k", &secret)]);
-        assert!(KeyRing::from_jwks(&jwks(vec![dup.clone(), dup])).is_err());
+        spki.extend(&pkcs1);
+        let again =
+            Key::rsa_public_pem("r", pem("PUBLIC KEY", &spki).as_bytes(), RsaScheme::Pss).unwrap();
+        assert!(again == key);
+        let message = |r: Result<Key, VerifyError>| r.unwrap_err().message().to_owned();
+        assert_eq!(
+            message(Key::rsa_public_pem("r", b"junk", RsaScheme::Pss)),
+            NOT_RSA_PEM
+        );
+        assert_eq!(
+            message(Key::rsa_public_pem(
+                "r",
+                pem("PRIVATE KEY", &spki).as_bytes(),
+                RsaScheme::Pss
+            )),
+            NOT_RSA_PEM
+        );
+        // An Ed25519 SPKI is not an RSA key, nor an RSA SPKI a P-256 key.
+        let mut ed = ED25519_SPKI_PREFIX.to_vec();
+        ed.extend(hex(RFC8032_PUBLIC));
+        assert_eq!(
+            message(Key::rsa_public_pem(
+                "r",
+                pem("PUBLIC KEY", &ed).as_bytes(),
+                RsaScheme::Pss
+            )),
+            "the PEM is not an RSA SubjectPublicKeyInfo"
+        );
+        assert_eq!(
+            message(Key::ec_public_pem("c", pem("PUBLIC KEY", &spki).as_bytes())),
+            "the PEM is not a P-256 SubjectPublicKeyInfo"
+        );
+        assert_eq!(message(Key::ec_public_pem("c", b"junk")), NOT_EC_PEM);
+        // P-256: id-ecPublicKey, prime256v1, the uncompressed point.
+        let point = crate::rsa::tests::hex(include_str!("../testdata/p256_point.hex"));
+        let mut ec = vec![
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ];
+        ec.extend(&point);
+        let key = Key::ec_public_pem("c", pem("PUBLIC KEY", &ec).as_bytes()).unwrap();
+        assert!(key == Key::ec_public("c", &point[1..33], &point[33..]).unwrap());
+        assert!(key.fits_jwt_alg(JwtAlg::Es256) && !key.fits_jwt_alg(JwtAlg::Hs256));
     }
 }
