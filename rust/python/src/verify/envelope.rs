@@ -1,31 +1,32 @@
 //! Binds signed envelopes: `EnvelopeSigner`, `EnvelopeVerifier` and the `SignatureInfo` a
 //! verification returns, over `fastpath_verify::envelope`. Twin of `mcp_fastpath._pure.envelope`.
-//! Messages are shallow-copied and checked in the pure twin's order, their trees signed and
-//! verified by the core; a bad `now` or a non-JSON member is reported at the step where the pure
-//! twin would meet it.
+//! A message dict is shallow-copied the way the pure twin copies it; its tree is signed and
+//! verified by the core, stage by stage, so that what the binding could not read (a value of no
+//! JSON type, a lone surrogate) and the `now=` argument are reported at the step that reads them.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use fastpath_codec::{encode, Value};
 use fastpath_verify::b64url;
-use fastpath_verify::envelope::{self as core_envelope, NONCE_BYTES, SIG_MEMBER};
-use fastpath_verify::errors::msg;
+use fastpath_verify::envelope::{self as core_envelope, EnvelopeOptions, NONCE_BYTES, SIG_MEMBER};
+use fastpath_verify::errors::{msg, Check};
 use fastpath_verify::keys::Key;
-use fastpath_verify::{EnvelopeOptions, VerifyError};
+use fastpath_verify::{Clock, VerifyError};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 
 use super::jcs::{Converter, Mode};
-use super::keys::{as_keyring, core_key, Ed25519PublicKey, KeyRing};
+use super::keyring::{as_keyring, KeyRing};
+use super::keys::core_key;
 use super::{
-    bool_repr, fields_equal, fields_repr, invalid_key, opt_py_str, opt_str_repr, py_repr, py_str,
-    rich_eq, seconds_option, str_repr, tuple_of, type_name, unauthenticated, urandom, verify_err,
-    Arg, Now, CHALLENGE,
+    bool_repr, fields_eq, fields_repr, invalid_key, opt_py_str, opt_str_repr, py_repr,
+    seconds_option, str_repr, tuple_of, type_name, urandom, verify_error, Arg, Now,
 };
 use crate::messages;
-use crate::pyjson::value_to_py;
+use crate::to_python::value_to_py;
 
 /// What a verified envelope said: `kid`, `alg`, `iat` (unix ms), `nonce` (its base64url text) and
 /// `aud` (or None). `(kid, nonce)` is what a replay cache remembers.
@@ -46,16 +47,18 @@ pub struct SignatureInfo {
 impl SignatureInfo {
     pub(super) fn from_core(py: Python<'_>, info: &core_envelope::SignatureInfo) -> PyResult<Self> {
         Ok(SignatureInfo {
-            kid: py_str(py, &info.kid),
-            alg: py_str(py, info.alg),
+            kid: PyString::new(py, &info.kid).into_any().unbind(),
+            alg: PyString::new(py, info.alg).into_any().unbind(),
             iat: info.iat.into_pyobject(py)?.into_any().unbind(),
-            nonce: py_str(py, &b64url::encode(&info.nonce)),
+            nonce: PyString::new(py, &b64url::encode(&info.nonce))
+                .into_any()
+                .unbind(),
             aud: opt_py_str(py, info.aud.as_deref()),
         })
     }
 
-    fn fields(&self) -> [&Py<PyAny>; 5] {
-        [&self.kid, &self.alg, &self.iat, &self.nonce, &self.aud]
+    fn fields(&self) -> Vec<&Py<PyAny>> {
+        vec![&self.kid, &self.alg, &self.iat, &self.nonce, &self.aud]
     }
 }
 
@@ -79,9 +82,7 @@ impl SignatureInfo {
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        rich_eq(py, other, |other: &SignatureInfo| {
-            fields_equal(py, &self.fields(), &other.fields())
-        })
+        fields_eq(py, other, SignatureInfo::fields, &self.fields())
     }
 
     fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
@@ -89,21 +90,35 @@ impl SignatureInfo {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        fields_repr(
-            py,
-            "SignatureInfo",
-            &[
-                ("kid", &self.kid),
-                ("alg", &self.alg),
-                ("iat", &self.iat),
-                ("nonce", &self.nonce),
-                ("aud", &self.aud),
-            ],
-        )
+        let names = ["kid", "alg", "iat", "nonce", "aud"];
+        let fields: Vec<_> = names.into_iter().zip(self.fields()).collect();
+        fields_repr(py, "SignatureInfo", &fields)
     }
 }
 
-// ---- Envelopes -----------------------------------------------------------------------------------
+/// The `audience` argument: a Unicode `str`, or `None`.
+fn audience_of(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let text = value
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("audience must be a str or None"))?;
+    match text.to_str() {
+        Ok(text) => Ok(Some(text.to_owned())),
+        Err(_) => Err(PyValueError::new_err(
+            "audience must be valid Unicode (it holds a lone surrogate)",
+        )),
+    }
+}
+
+/// The member that carries `_meta`: `result` for a response, else `params`.
+fn carrier(message: &Bound<'_, PyDict>) -> PyResult<&'static str> {
+    let response = !message.contains("method")? && message.contains("result")?;
+    Ok(if response { "result" } else { "params" })
+}
+
+// ---- Signing -------------------------------------------------------------------------------------
 
 /// Signs messages with one private key (`HmacKey` or `Ed25519PrivateKey`), optionally for one
 /// audience (the server URI).
@@ -113,75 +128,64 @@ pub struct EnvelopeSigner {
     audience: Option<String>,
 }
 
-/// A message ready to sign: the shallow copies the pure twin makes, and the tree of the copy.
-struct Prepared<'py> {
-    signed: Bound<'py, PyDict>,
+/// A signed message: the pure twin's shallow copies, the signed tree and the envelope.
+struct Signed<'py> {
+    message: Bound<'py, PyDict>,
     meta: Bound<'py, PyDict>,
-    value: Value<'static>,
+    tree: Value<'static>,
+    envelope: Value<'static>,
 }
 
 impl EnvelopeSigner {
     /// Check and copy `message` as the pure twin does (same order: the message, the nonce, the
-    /// carrier and `_meta`, `now`), sign its tree with the core, and return the signed tree with
-    /// the Python copies and the envelope.
-    fn sign_value<'py>(
+    /// carrier and `_meta`, `now`), then sign its tree with the core.
+    fn sign_message<'py>(
         &self,
         py: Python<'py>,
         message: &Bound<'py, PyAny>,
         now: Option<&Bound<'py, PyAny>>,
         nonce: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<(Prepared<'py>, Value<'static>)> {
+    ) -> PyResult<Signed<'py>> {
         let cannot = |why: &str| {
-            unauthenticated(
-                py,
-                &format!("message cannot be signed: {why}"),
-                CHALLENGE,
-                None,
-            )
+            let err = VerifyError::new(Check::CannotSign, format!("{}: {why}", msg::CANNOT_SIGN));
+            verify_error(py, &err, None)
         };
         let Ok(message) = message.cast::<PyDict>() else {
             return Err(cannot("not a JSON object"));
         };
         let outer = carrier(message)?;
-        let nonce: [u8; NONCE_BYTES] = match nonce.filter(|n| !n.is_none()) {
-            None => urandom(py, NONCE_BYTES)?
-                .as_bytes()
-                .try_into()
-                .expect("16 bytes"),
-            Some(n) => {
-                let raw = if let Ok(b) = n.cast::<PyBytes>() {
-                    Some(b.as_bytes().to_vec())
-                } else {
-                    n.cast::<PyByteArray>().ok().map(|b| b.to_vec())
-                };
-                raw.and_then(|raw| raw.try_into().ok()).ok_or_else(|| {
-                    PyValueError::new_err(format!("nonce must be {NONCE_BYTES} bytes"))
-                })?
-            }
+        let nonce = match nonce.filter(|n| !n.is_none()) {
+            None => urandom(py, NONCE_BYTES)?.as_bytes().to_vec(),
+            Some(n) => match (n.cast::<PyBytes>(), n.cast::<PyByteArray>()) {
+                (Ok(b), _) => b.as_bytes().to_vec(),
+                (_, Ok(b)) => b.to_vec(),
+                _ => Vec::new(),
+            },
         };
+        let nonce: [u8; NONCE_BYTES] = nonce
+            .try_into()
+            .map_err(|_| PyValueError::new_err(format!("nonce must be {NONCE_BYTES} bytes")))?;
+        let copy_of =
+            |value: Option<Bound<'py, PyAny>>, why: &str| -> PyResult<Bound<'py, PyDict>> {
+                match value.filter(|v| !v.is_none()) {
+                    None => Ok(PyDict::new(py)),
+                    Some(v) => v.cast::<PyDict>().map_err(|_| cannot(why))?.copy(),
+                }
+            };
         let signed = message.copy()?;
-        let container = match message.get_item(outer)?.filter(|c| !c.is_none()) {
-            None => PyDict::new(py),
-            Some(c) => c
-                .cast::<PyDict>()
-                .map_err(|_| cannot(&format!("{outer} is not an object")))?
-                .copy()?,
-        };
-        let meta = match container.get_item("_meta")?.filter(|m| !m.is_none()) {
-            None => PyDict::new(py),
-            Some(m) => m
-                .cast::<PyDict>()
-                .map_err(|_| cannot("_meta is not an object"))?
-                .copy()?,
-        };
-        let iat = Now::new(py, now).millis()?;
+        let container = copy_of(
+            message.get_item(outer)?,
+            &format!("{outer} is not an object"),
+        )?;
+        let meta = copy_of(container.get_item("_meta")?, "_meta is not an object")?;
+        let iat = Now::new(py, now).unix_millis()?;
         container.set_item("_meta", &meta)?;
         signed.set_item(outer, &container)?;
 
         let mut converter = Converter::new(Mode::Jcs);
-        let mut value = converter.value(signed.as_any(), 0)?;
+        let mut tree = converter.value(signed.as_any(), 0)?;
         let outcome = core_envelope::sign_envelope(
-            &mut value,
+            &mut tree,
             &self.key,
             self.audience.as_deref(),
             iat,
@@ -190,15 +194,13 @@ impl EnvelopeSigner {
         if let Some(err) = converter.take_error(py) {
             return Err(err);
         }
-        let envelope = outcome.map_err(|err| verify_err(py, &err, CHALLENGE, None))?;
-        Ok((
-            Prepared {
-                signed,
-                meta,
-                value,
-            },
+        let envelope = outcome.map_err(|err| verify_error(py, &err, None))?;
+        Ok(Signed {
+            message: signed,
+            meta,
+            tree,
             envelope,
-        ))
+        })
     }
 
     fn sign_dict<'py>(
@@ -208,11 +210,11 @@ impl EnvelopeSigner {
         now: Option<&Bound<'py, PyAny>>,
         nonce: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (prepared, envelope) = self.sign_value(py, message, now, nonce)?;
-        prepared
+        let signed = self.sign_message(py, message, now, nonce)?;
+        signed
             .meta
-            .set_item(SIG_MEMBER, value_to_py(py, &envelope)?)?;
-        Ok(prepared.signed)
+            .set_item(SIG_MEMBER, value_to_py(py, &signed.envelope)?)?;
+        Ok(signed.message)
     }
 }
 
@@ -225,21 +227,18 @@ impl EnvelopeSigner {
         private_key: &Bound<'_, PyAny>,
         audience: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        if private_key.cast_exact::<Ed25519PublicKey>().is_ok() {
-            return Err(invalid_key(py, "a public key cannot sign"));
-        }
-        let key = match core_key(private_key) {
-            Some(key) => key,
-            None => {
-                return Err(PyTypeError::new_err(format!(
-                    "an EnvelopeSigner needs an HmacKey or Ed25519PrivateKey, not {}",
-                    type_name(private_key)
-                )))
-            }
+        let Some(key) = core_key(private_key) else {
+            return Err(PyTypeError::new_err(format!(
+                "an EnvelopeSigner needs an HmacKey or Ed25519PrivateKey, not {}",
+                type_name(private_key)
+            )));
         };
+        if !key.can_sign() {
+            return Err(invalid_key(py, msg::PUBLIC_CANNOT_SIGN));
+        }
         Ok(EnvelopeSigner {
             key,
-            audience: optional_str(audience)?,
+            audience: audience_of(audience)?,
         })
     }
 
@@ -249,7 +248,7 @@ impl EnvelopeSigner {
     }
 
     #[getter]
-    fn alg(&self) -> &'static str {
+    fn alg(&self) -> Option<&'static str> {
         self.key.envelope_alg()
     }
 
@@ -305,9 +304,9 @@ impl EnvelopeSigner {
         now: Option<&Bound<'py, PyAny>>,
         nonce: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let (prepared, _) = self.sign_value(py, message, now, nonce)?;
+        let signed = self.sign_message(py, message, now, nonce)?;
         let mut out = Vec::with_capacity(512);
-        encode::write_value(&mut out, &prepared.value);
+        encode::write_value(&mut out, &signed.tree);
         Ok(PyBytes::new(py, &out))
     }
 
@@ -315,119 +314,20 @@ impl EnvelopeSigner {
         Ok(format!(
             "EnvelopeSigner(kid={}, alg={}, audience={})",
             str_repr(py, self.key.kid())?,
-            str_repr(py, self.key.envelope_alg())?,
+            opt_str_repr(py, self.key.envelope_alg())?,
             opt_str_repr(py, self.audience.as_deref())?
         ))
     }
 }
 
-/// The member that carries `_meta`: `result` for a response, else `params` (the pure `sig_path`).
-fn carrier(message: &Bound<'_, PyDict>) -> PyResult<&'static str> {
-    Ok(
-        if !message.contains("method")? && message.contains("result")? {
-            "result"
-        } else {
-            "params"
-        },
-    )
-}
-
-fn optional_str(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
-    match value.filter(|v| !v.is_none()) {
-        None => Ok(None),
-        Some(v) => match v.cast::<PyString>() {
-            Ok(s) => Ok(Some(s.to_str()?.to_owned())),
-            Err(_) => Err(PyTypeError::new_err("audience must be a str or None")),
-        },
-    }
-}
-
-/// Whether a core envelope failure comes from steps 1–4 (presence, shape, key, algorithm), which
-/// the pure twin reports before it reads the rest of the message.
-fn before_the_message(err: &VerifyError) -> bool {
-    let m = err.message();
-    m == msg::NOT_SIGNED
-        || m.starts_with(msg::MALFORMED_ENVELOPE)
-        || m == msg::UNKNOWN_KID
-        || m == msg::ALG_MISMATCH
-}
+// ---- Verifying -----------------------------------------------------------------------------------
 
 /// Verifies `dev.mcp-fastpath/sig` envelopes against a key ring (docs/verification.md).
 #[pyclass(frozen, module = "mcp_fastpath._native")]
 pub struct EnvelopeVerifier {
     keyring: Py<KeyRing>,
     max_skew_s: Py<PyAny>,
-    options: EnvelopeOptions,
-}
-
-impl EnvelopeVerifier {
-    /// Run the core on a message tree whose envelope is present, with `now` read the pure way: an
-    /// unusable `now` is reported only once steps 1–6 passed (step 7 is where it is read).
-    pub(super) fn check(
-        &self,
-        py: Python<'_>,
-        message: &Value<'_>,
-        now: &Now<'_, '_>,
-        converter: Option<&mut Converter>,
-    ) -> PyResult<Result<Option<core_envelope::SignatureInfo>, VerifyError>> {
-        let ring = &self.keyring.get().ring;
-        let (result, now_err) = match now.millis() {
-            Ok(now_ms) => (
-                core_envelope::verify_envelope(message, ring, &self.options, now_ms),
-                None,
-            ),
-            Err(now_err) => {
-                let relaxed = EnvelopeOptions {
-                    audience: None,
-                    max_skew_ms: i64::MAX,
-                    require: self.options.require,
-                };
-                (
-                    core_envelope::verify_envelope(message, ring, &relaxed, 0),
-                    Some(now_err),
-                )
-            }
-        };
-        if let Err(err) = &result {
-            if before_the_message(err) {
-                return Ok(result);
-            }
-        }
-        if let Some(err) = converter.and_then(|c| c.take_error(py)) {
-            return Err(err);
-        }
-        match (result, now_err) {
-            (Ok(Some(_)), Some(now_err)) => Err(now_err),
-            (result, _) => Ok(result),
-        }
-    }
-}
-
-/// The envelope member of a message dict, looked up as the pure twin does (exact `dict`s only).
-fn has_envelope(container: Option<Bound<'_, PyAny>>) -> PyResult<bool> {
-    let Some(container) = container else {
-        return Ok(false);
-    };
-    let Ok(container) = container.cast_exact::<PyDict>() else {
-        return Ok(false);
-    };
-    match container.get_item("_meta")? {
-        Some(meta) => match meta.cast_exact::<PyDict>() {
-            Ok(meta) => meta.contains(SIG_MEMBER),
-            Err(_) => Ok(false),
-        },
-        None => Ok(false),
-    }
-}
-
-static PURE_MESSAGES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-fn pure_message_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    let module = PURE_MESSAGES.get_or_try_init(py, || {
-        py.import("mcp_fastpath._pure.messages")
-            .map(|m| m.into_any().unbind())
-    })?;
-    module.bind(py).getattr(name)
+    pub(super) core: Arc<core_envelope::EnvelopeVerifier>,
 }
 
 #[pymethods]
@@ -442,10 +342,10 @@ impl EnvelopeVerifier {
         max_skew_s: Arg<'_>,
         require: Arg<'_>,
     ) -> PyResult<Self> {
-        let audience = optional_str(audience)?;
-        let max_skew_obj = max_skew_s.or_int(py, 60)?;
+        let audience = audience_of(audience)?;
+        let max_skew_s = max_skew_s.or_int(py, 60)?;
         let seconds = seconds_option(
-            &max_skew_obj,
+            &max_skew_s,
             "max_skew_s must be a non-negative number of seconds",
         )?;
         let keyring = as_keyring(py, keyring)?;
@@ -459,14 +359,16 @@ impl EnvelopeVerifier {
             Arg::Omitted => true,
             Arg::Given(r) => r.is_truthy()?,
         };
+        let options = EnvelopeOptions {
+            audience,
+            max_skew_ms: max_skew_ms as i64,
+            require,
+        };
+        let core = core_envelope::EnvelopeVerifier::new(keyring.get().ring.clone(), options);
         Ok(EnvelopeVerifier {
             keyring,
-            max_skew_s: max_skew_obj.unbind(),
-            options: EnvelopeOptions {
-                audience,
-                max_skew_ms: max_skew_ms as i64,
-                require,
-            },
+            max_skew_s: max_skew_s.unbind(),
+            core: Arc::new(core),
         })
     }
 
@@ -477,7 +379,7 @@ impl EnvelopeVerifier {
 
     #[getter]
     fn audience(&self) -> Option<&str> {
-        self.options.audience.as_deref()
+        self.core.options().audience.as_deref()
     }
 
     #[getter]
@@ -487,7 +389,7 @@ impl EnvelopeVerifier {
 
     #[getter]
     fn require(&self) -> bool {
-        self.options.require
+        self.core.options().require
     }
 
     /// Check the envelope of a decoded `Request` (or `Response`), or of a plain message dict.
@@ -499,40 +401,66 @@ impl EnvelopeVerifier {
         request: &Bound<'py, PyAny>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Option<SignatureInfo>> {
+        let refused = |err: VerifyError| verify_error(py, &err, None);
         let mut converter = Converter::new(Mode::Jcs);
-        let value = match locate(py, request)? {
-            Located::Dict(message) => {
-                let outer = carrier(&message)?;
-                if !has_envelope(message.get_item(outer)?)? {
-                    return self.unsigned(py);
-                }
+        // Presence is read from the Python objects (exact dicts, as the pure twin looks); an
+        // unsigned message goes to the core as `{}`.
+        let tree = match locate(py, request)? {
+            Located::Dict(message) if has_envelope(message.get_item(carrier(&message)?)?)? => {
                 converter.value(message.as_any(), 0)?
             }
-            Located::Members(members) => {
-                let carrier = members.last().expect("params or result").1.clone();
-                if !has_envelope(Some(carrier))? {
-                    return self.unsigned(py);
-                }
+            Located::Members(members)
+                if has_envelope(Some(members[members.len() - 1].1.clone()))? =>
+            {
                 let mut object = Vec::with_capacity(members.len());
                 for (name, item) in &members {
                     object.push((Cow::Borrowed(*name), converter.value(item, 1)?));
                 }
                 Value::Object(object)
             }
+            _ => Value::Object(Vec::new()),
         };
-        self.finish(py, &value, &Now::new(py, now), &mut converter)
+        // Steps 1–4, then what could not be read from the message (step 5 reads it), 5–6, the
+        // time, 7–8.
+        let Some(opened) = self.core.open(&tree).map_err(refused)? else {
+            return Ok(None);
+        };
+        if let Some(err) = converter.take_error(py) {
+            return Err(err);
+        }
+        let signed = opened.check_signature().map_err(refused)?;
+        let now_ms = Now::new(py, now).unix_millis()?;
+        let info = signed.check_window(now_ms).map_err(refused)?;
+        Ok(Some(SignatureInfo::from_core(py, &info)?))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let options = self.core.options();
         Ok(format!(
             "EnvelopeVerifier(keys={}, audience={}, max_skew_s={}, require={})",
             self.keyring.get().objects.len(),
-            opt_str_repr(py, self.options.audience.as_deref())?,
+            opt_str_repr(py, options.audience.as_deref())?,
             py_repr(self.max_skew_s.bind(py))?,
-            bool_repr(self.options.require)
+            bool_repr(options.require)
         ))
     }
 }
+
+/// Whether `params`/`result` holds `_meta["dev.mcp-fastpath/sig"]` (exact dicts only).
+fn has_envelope(carrier: Option<Bound<'_, PyAny>>) -> PyResult<bool> {
+    let Some(Ok(carrier)) = carrier.as_ref().map(|c| c.cast_exact::<PyDict>()) else {
+        return Ok(false);
+    };
+    match carrier.get_item("_meta")? {
+        Some(meta) => match meta.cast_exact::<PyDict>() {
+            Ok(meta) => meta.contains(SIG_MEMBER),
+            Err(_) => Ok(false),
+        },
+        None => Ok(false),
+    }
+}
+
+static PURE_MESSAGES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// What `verify` was given: a message dict, or the members of the message a decoded `Request`
 /// (`jsonrpc`, `id`, `method`, `params`) or `Response` (`jsonrpc`, `id`, `result`) stands for,
@@ -544,62 +472,38 @@ enum Located<'py> {
 
 fn locate<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Located<'py>> {
     let version = || PyString::new(py, "2.0").into_any();
-    let request = || -> PyResult<Located<'py>> {
-        Ok(Located::Members(vec![
-            ("jsonrpc", version()),
-            ("id", obj.getattr("id")?),
-            ("method", obj.getattr("method")?),
-            ("params", obj.getattr("params")?),
-        ]))
+    let members = |names: &[&'static str]| -> PyResult<Located<'py>> {
+        let mut members = vec![("jsonrpc", version())];
+        for name in names {
+            members.push((*name, obj.getattr(*name)?));
+        }
+        Ok(Located::Members(members))
     };
-    let response = || -> PyResult<Located<'py>> {
-        Ok(Located::Members(vec![
-            ("jsonrpc", version()),
-            ("id", obj.getattr("id")?),
-            ("result", obj.getattr("result")?),
-        ]))
-    };
+    let (request, response) = (["id", "method", "params"], ["id", "result"]);
     if obj.cast_exact::<messages::Request>().is_ok() {
-        return request();
+        return members(&request);
     }
     if obj.cast_exact::<messages::Response>().is_ok() {
-        return response();
+        return members(&response);
     }
     if let Ok(dict) = obj.cast::<PyDict>() {
         return Ok(Located::Dict(dict.clone()));
     }
     // The pure twin's classes are imported only for what is none of the above.
-    if obj.is_instance(&pure_message_class(py, "Request")?)? {
-        return request();
+    let pure = PURE_MESSAGES
+        .get_or_try_init(py, || {
+            py.import("mcp_fastpath._pure.messages")
+                .map(|m| m.into_any().unbind())
+        })?
+        .bind(py);
+    if obj.is_instance(&pure.getattr("Request")?)? {
+        return members(&request);
     }
-    if obj.is_instance(&pure_message_class(py, "Response")?)? {
-        return response();
+    if obj.is_instance(&pure.getattr("Response")?)? {
+        return members(&response);
     }
     Err(PyTypeError::new_err(format!(
         "verify takes a decoded Request or Response, or a message dict, not {}",
         type_name(obj)
     )))
-}
-
-impl EnvelopeVerifier {
-    fn unsigned(&self, py: Python<'_>) -> PyResult<Option<SignatureInfo>> {
-        if self.options.require {
-            return Err(unauthenticated(py, msg::NOT_SIGNED, CHALLENGE, None));
-        }
-        Ok(None)
-    }
-
-    fn finish(
-        &self,
-        py: Python<'_>,
-        value: &Value<'_>,
-        now: &Now<'_, '_>,
-        converter: &mut Converter,
-    ) -> PyResult<Option<SignatureInfo>> {
-        match self.check(py, value, now, Some(converter))? {
-            Ok(Some(info)) => Ok(Some(SignatureInfo::from_core(py, &info)?)),
-            Ok(None) => Ok(None),
-            Err(err) => Err(verify_err(py, &err, CHALLENGE, None)),
-        }
-    }
 }

@@ -7,19 +7,26 @@ use std::borrow::Cow;
 
 use fastpath_codec::Value;
 use fastpath_verify::envelope as core_envelope;
-use fastpath_verify::errors::msg;
 use fastpath_verify::jcs;
+use fastpath_verify::VerifyError;
 use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use super::{cached_attr, type_name, unauthenticated, CHALLENGE};
+use super::{cached_attr, type_name, verify_error};
+use crate::from_python::{to_value, Reading, Unconvertible};
 
 /// Pure `_write` recurses once per level; Python's default recursion limit stops it near here.
 const MAX_JCS_DEPTH: usize = 1000;
 /// orjson's "Recursion limit reached".
 const MAX_ORJSON_DEPTH: usize = 254;
+
+/// What an unreadable key (not a str, or not Unicode) stands as in the tree.
+const UNREADABLE_KEY: &str = "\u{fffd}";
+
+/// Why a string could not be read: the I-JSON reason of the pure twin.
+const NOT_UNICODE: &str = "string is not valid Unicode";
 
 static ORJSON_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -72,9 +79,10 @@ impl Converter {
         self.defer(Deferred::Error(err));
     }
 
-    fn text(&mut self, py: Python<'_>, s: &Bound<'_, PyString>) -> String {
+    /// The text of a str, or `None` (the issue deferred) when it holds a lone surrogate.
+    fn text(&mut self, py: Python<'_>, s: &Bound<'_, PyString>) -> Option<String> {
         match s.to_str() {
-            Ok(text) => text.to_owned(),
+            Ok(text) => Some(text.to_owned()),
             Err(_) => {
                 match self.mode {
                     Mode::Jcs => self.defer(Deferred::BadUnicode),
@@ -83,7 +91,7 @@ impl Converter {
                         "str is not valid UTF-8: surrogates not allowed".to_owned(),
                     ),
                 }
-                s.to_string_lossy().into_owned()
+                None
             }
         }
     }
@@ -113,7 +121,11 @@ impl Converter {
             return Ok(Value::Bool(b.is_true()));
         }
         if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(Value::Str(Cow::Owned(self.text(py, s))));
+            // A str that is not Unicode stands as `null` in the tree: the issue is reported before
+            // the tree is used, except by the envelope's shape check, where it is not a string.
+            return Ok(self
+                .text(py, s)
+                .map_or(Value::Null, |text| Value::Str(Cow::Owned(text))));
         }
         if obj.is_instance_of::<PyInt>() {
             if let Ok(i) = obj.extract::<i64>() {
@@ -137,18 +149,24 @@ impl Converter {
         if let Ok(d) = obj.cast::<PyDict>() {
             let mut members = Vec::with_capacity(d.len());
             for (k, v) in d.iter() {
-                let Ok(key) = k.cast::<PyString>() else {
-                    match self.mode {
-                        Mode::Jcs => self.defer(Deferred::Error(PyTypeError::new_err(format!(
-                            "JSON object keys are str, not {}",
-                            type_name(&k)
-                        )))),
-                        Mode::Orjson => self.orjson_error(py, "Dict key must be str".to_owned()),
+                // A key that is not a str, or not Unicode, is deferred and stands as U+FFFD (no
+                // member name the checks look for); its value is still read, in document order.
+                let key = match k.cast::<PyString>() {
+                    Ok(key) => self.text(py, key),
+                    Err(_) => {
+                        match self.mode {
+                            Mode::Jcs => self.defer(Deferred::Error(PyTypeError::new_err(
+                                format!("JSON object keys are str, not {}", type_name(&k)),
+                            ))),
+                            Mode::Orjson => {
+                                self.orjson_error(py, "Dict key must be str".to_owned())
+                            }
+                        }
+                        None
                     }
-                    continue;
                 };
-                let key = self.text(py, key);
-                members.push((Cow::Owned(key), self.value(&v, depth + 1)?));
+                let key = key.map_or(Cow::Borrowed(UNREADABLE_KEY), Cow::Owned);
+                members.push((key, self.value(&v, depth + 1)?));
             }
             return Ok(Value::Object(members));
         }
@@ -183,27 +201,45 @@ impl Converter {
     pub(super) fn take_error(&mut self, py: Python<'_>) -> Option<PyErr> {
         self.deferred.take().map(|issue| match issue {
             Deferred::Error(err) => err,
-            Deferred::BadUnicode => unauthenticated(
-                py,
-                "message is not I-JSON: string is not valid Unicode",
-                CHALLENGE,
-                None,
-            ),
+            Deferred::BadUnicode => verify_error(py, &VerifyError::not_i_json(NOT_UNICODE), None),
         })
     }
 }
 
 fn not_i_json(py: Python<'_>, why: jcs::NotIJson) -> PyErr {
-    unauthenticated(py, &format!("{}: {why}", msg::NOT_I_JSON), CHALLENGE, None)
+    verify_error(py, &VerifyError::not_i_json(why), None)
 }
 
-/// `obj` as the pure JCS writer reads it, its deferred issue (if any) raised at once.
+/// How the pure JCS writer reads a value: an integer beyond 64 bits is beyond ±(2^53 − 1) anyway
+/// (the core refuses it as "integer beyond …"), too deep a nesting is the recursion error the
+/// pure writer's recursion meets.
+const JCS_READING: Reading = Reading {
+    max_depth: MAX_JCS_DEPTH,
+    stop_when_too_deep: true,
+    wide_int_as_max: true,
+};
+
+/// `obj` as the pure JCS writer reads it, the first issue (if any) raised at once.
 fn jcs_value(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Value<'static>> {
-    let mut converter = Converter::new(Mode::Jcs);
-    let value = converter.value(obj, 0)?;
-    match converter.take_error(py) {
-        Some(err) => Err(err),
-        None => Ok(value),
+    let converted = to_value(obj, &JCS_READING).map_err(|_too_deep| {
+        PyRecursionError::new_err("maximum recursion depth exceeded while canonicalizing")
+    })?;
+    match converted.issue {
+        None => Ok(converted.value),
+        Some(Unconvertible::NotUnicode) => Err(verify_error(
+            py,
+            &VerifyError::not_i_json(NOT_UNICODE),
+            None,
+        )),
+        Some(Unconvertible::NotJson(name)) => {
+            Err(PyTypeError::new_err(format!("{name} is not a JSON value")))
+        }
+        Some(Unconvertible::KeyNotStr(name)) => Err(PyTypeError::new_err(format!(
+            "JSON object keys are str, not {name}"
+        ))),
+        Some(Unconvertible::TooDeep | Unconvertible::IntBeyond64Bits) => {
+            unreachable!("this reading stops when too deep and reads wide integers as u64::MAX")
+        }
     }
 }
 

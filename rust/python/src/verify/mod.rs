@@ -1,31 +1,28 @@
-//! The verification classes, twins of `mcp_fastpath._pure.{b64url,jcs,keys,envelope,jwt,policy,gate}`.
+//! The verification classes, twins of `mcp_fastpath._pure.{b64url,jcs,keys,jwk,envelope,jwt,policy,gate}`.
 //!
-//! Thin, like the codec binding: arguments become core types (`fastpath_verify`), the core decides,
-//! results become Python objects, and `VerifyError`s become the shared classes of
-//! `mcp_fastpath.errors`. What lives here besides conversion is Python-facing behaviour the pure
-//! twin defines and the core has no notion of: argument type checks, the order in which a bad
-//! argument and a refused message are reported, the texts of `InvalidKey`, the JWK reading order,
-//! the token cache, and the scope-policy lookup (a few lines over a pre-extracted rule table).
+//! Thin, like pyca/cryptography's bindings over its Rust crates: arguments become core types
+//! (`fastpath_verify`), the core decides (checks, their order, messages, the token cache, the
+//! policy, bearer extraction, JWK reading), results become Python objects. What stays here is
+//! reading Python arguments the way the pure twin reads them (their `TypeError`/`ValueError`s),
+//! building the result objects, and [`verify_error`], the one place a core refusal becomes a
+//! Python exception.
 //!
-//! `Gate.admit` is one native call: parse once, ladder, bearer token, JWT, envelope (JCS over the
-//! parsed tree), policy; the Python `Request`, `Principal`, `SignatureInfo` and `Admitted` are
-//! built only once everything passed.
-//!
-//! One submodule per pure module (`b64url`, `jcs`, `keys`, `envelope`, `jwt`, `policy`, `gate`);
-//! this file holds what several of them share (the error classes, the `now=` argument, small
-//! argument and result helpers) and the registration.
+//! One submodule per pure module; this file holds what several share: the error mapping, the
+//! `now=` argument (the core's [`Clock`]), small argument and result helpers, the registration.
 
 mod b64url;
 mod envelope;
 mod gate;
 mod jcs;
+mod jwk;
 mod jwt;
+mod keyring;
 mod keys;
 mod policy;
 
 use std::borrow::Cow;
 
-use fastpath_verify::{ErrorKind, VerifyError};
+use fastpath_verify::{Clock, ErrorKind, Failure, VerifyError};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pyclass::boolean_struct::True;
@@ -35,13 +32,56 @@ use pyo3::PyClass;
 
 use crate::errors::error_class;
 
-/// `WWW-Authenticate` of an envelope failure or a missing token.
-const CHALLENGE: &str = "Bearer";
-/// `WWW-Authenticate` once a token was presented and refused.
-const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 const NOW_TYPE: &str = "now is a finite number of seconds since the Unix epoch";
 
 // ---- Errors --------------------------------------------------------------------------------------
+
+/// A core refusal as the shared class of `mcp_fastpath.errors`: `InvalidKey(message)`, or
+/// `Unauthenticated` / `Forbidden` / `Replayed` with the kind's code, the message, the check's
+/// `WWW-Authenticate` challenge and the request id when known.
+fn verify_error(py: Python<'_>, err: &VerifyError, request_id: Option<&Bound<'_, PyAny>>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let class_name = match err.kind() {
+            ErrorKind::InvalidKey => {
+                let class = error_class(py, "InvalidKey")?;
+                return Ok(PyErr::from_value(class.call1((err.message(),))?));
+            }
+            ErrorKind::Unauthenticated => "Unauthenticated",
+            ErrorKind::Forbidden => "Forbidden",
+            ErrorKind::Replayed => "Replayed",
+        };
+        let headers = PyDict::new(py);
+        headers.set_item("WWW-Authenticate", err.challenge().header_value())?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("headers", headers)?;
+        if let Some(id) = request_id {
+            kwargs.set_item("request_id", id)?;
+        }
+        let code = err.code().expect("a protocol error has a code");
+        let instance = error_class(py, class_name)?.call((code, err.message()), Some(&kwargs))?;
+        Ok(PyErr::from_value(instance))
+    };
+    build().unwrap_or_else(|failed| failed)
+}
+
+/// A refusal, or the error of reading `now=` (raised as it is).
+fn failure_error(
+    py: Python<'_>,
+    failure: Failure<PyErr>,
+    request_id: Option<&Bound<'_, PyAny>>,
+) -> PyErr {
+    match failure {
+        Failure::Refused(err) => verify_error(py, &err, request_id),
+        Failure::Clock(err) => err,
+    }
+}
+
+/// `InvalidKey(message)`, for an argument the binding refuses before the core sees it.
+fn invalid_key(py: Python<'_>, message: impl Into<Cow<'static, str>>) -> PyErr {
+    verify_error(py, &VerifyError::invalid_key(message), None)
+}
+
+// ---- Small Python helpers ------------------------------------------------------------------------
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
@@ -64,75 +104,6 @@ fn opt_str_repr(py: Python<'_>, s: Option<&str>) -> PyResult<String> {
         None => Ok("None".to_owned()),
     }
 }
-
-/// `mcp_fastpath.errors.InvalidKey(message)`.
-fn invalid_key(py: Python<'_>, message: impl Into<String>) -> PyErr {
-    let message = message.into();
-    match error_class(py, "InvalidKey").and_then(|class| class.call1((message,))) {
-        Ok(instance) => PyErr::from_value(instance),
-        Err(err) => err,
-    }
-}
-
-/// `Unauthenticated` / `Forbidden` / `Replayed` with one `WWW-Authenticate` header.
-fn rejection(
-    py: Python<'_>,
-    class_name: &str,
-    code: i64,
-    message: &str,
-    challenge: &str,
-    request_id: Option<&Bound<'_, PyAny>>,
-) -> PyErr {
-    let build = || -> PyResult<PyErr> {
-        let class = error_class(py, class_name)?;
-        let headers = PyDict::new(py);
-        headers.set_item("WWW-Authenticate", challenge)?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("headers", headers)?;
-        if let Some(id) = request_id {
-            kwargs.set_item("request_id", id)?;
-        }
-        Ok(PyErr::from_value(
-            class.call((code, message), Some(&kwargs))?,
-        ))
-    };
-    build().unwrap_or_else(|err| err)
-}
-
-fn unauthenticated(
-    py: Python<'_>,
-    message: &str,
-    challenge: &str,
-    request_id: Option<&Bound<'_, PyAny>>,
-) -> PyErr {
-    rejection(
-        py,
-        "Unauthenticated",
-        -32010,
-        message,
-        challenge,
-        request_id,
-    )
-}
-
-/// A core `VerifyError` as the shared Python class: `InvalidKey(message)`, or the rejection of
-/// its kind with `challenge` as `WWW-Authenticate` (and the request id, when known).
-fn verify_err(
-    py: Python<'_>,
-    err: &VerifyError,
-    challenge: &str,
-    request_id: Option<&Bound<'_, PyAny>>,
-) -> PyErr {
-    let (class_name, code) = match err.kind() {
-        ErrorKind::InvalidKey => return invalid_key(py, keys::key_message(err.message())),
-        ErrorKind::Unauthenticated => ("Unauthenticated", -32010),
-        ErrorKind::Forbidden => ("Forbidden", -32011),
-        ErrorKind::Replayed => ("Replayed", -32012),
-    };
-    rejection(py, class_name, code, err.message(), challenge, request_id)
-}
-
-// ---- Small Python helpers ------------------------------------------------------------------------
 
 static OS_URANDOM: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static TIME_TIME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -157,19 +128,15 @@ fn urandom<'py>(py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyBytes>> {
 
 /// `bytes(obj)`, borrowing when `obj` already is `bytes`.
 fn bytes_of<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
-    let py = obj.py();
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Cow::Borrowed(b.as_bytes()));
     }
-    let converted = py.get_type::<PyBytes>().call1((obj,))?;
+    let converted = obj.py().get_type::<PyBytes>().call1((obj,))?;
     Ok(Cow::Owned(converted.cast::<PyBytes>()?.as_bytes().to_vec()))
 }
 
 fn truthy(obj: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
-    match obj {
-        None => Ok(false),
-        Some(obj) => obj.is_truthy(),
-    }
+    obj.map_or(Ok(false), |o| o.is_truthy())
 }
 
 /// The text of a (plain, encodable) `str`, else `None`.
@@ -193,27 +160,37 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Arg<'py> {
 }
 
 impl<'py> Arg<'py> {
-    /// The given object, or `default()` when omitted.
-    fn or_default(
-        self,
-        default: impl FnOnce() -> PyResult<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        match self {
-            Arg::Given(given) => Ok(given),
-            Arg::Omitted => default(),
-        }
-    }
-
     /// The given object, or the int `default` when omitted.
     fn or_int(self, py: Python<'py>, default: i64) -> PyResult<Bound<'py, PyAny>> {
-        self.or_default(|| Ok(default.into_pyobject(py)?.into_any()))
+        match self {
+            Arg::Given(given) => Ok(given),
+            Arg::Omitted => Ok(default.into_pyobject(py)?.into_any()),
+        }
+    }
+}
+
+/// A non-negative, finite number of seconds (`max_skew_s`, `leeway_s`); `ValueError` otherwise
+/// (`OverflowError` for an int too large for a float, as `math.isfinite` raises).
+fn seconds_option(value: &Bound<'_, PyAny>, message: &str) -> PyResult<f64> {
+    let seconds = if value.is_instance_of::<PyBool>() {
+        None
+    } else if let Ok(f) = value.cast::<PyFloat>() {
+        Some(f.value())
+    } else if value.is_instance_of::<PyInt>() {
+        Some(value.extract::<f64>()?)
+    } else {
+        None
+    };
+    match seconds {
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err(PyValueError::new_err(message.to_owned())),
     }
 }
 
 // ---- Time ----------------------------------------------------------------------------------------
 
-/// The `now=` argument: the wall clock, or Unix seconds given by the caller (checked when read,
-/// like the pure twin, which reads it only at the step that needs it).
+/// The `now=` argument as the core's [`Clock`]: the wall clock, or Unix seconds given by the
+/// caller, checked when the core reads it (a bad one is a `TypeError` at that step).
 enum Now<'a, 'py> {
     Wall(Python<'py>),
     Given(&'a Bound<'py, PyAny>),
@@ -246,9 +223,13 @@ impl<'a, 'py> Now<'a, 'py> {
         }
         Err(PyTypeError::new_err(NOW_TYPE))
     }
+}
 
-    /// Unix seconds, for JWTs (`time.time()` when not given).
-    fn seconds(&self) -> PyResult<f64> {
+impl Clock for Now<'_, '_> {
+    type Error = PyErr;
+
+    /// `time.time()` when not given.
+    fn unix_seconds(&mut self) -> PyResult<f64> {
         match self {
             Now::Wall(py) => cached_attr(*py, &TIME_TIME, "time", "time")?
                 .call0()?
@@ -257,9 +238,8 @@ impl<'a, 'py> Now<'a, 'py> {
         }
     }
 
-    /// Unix milliseconds, for envelopes: `floor(now × 1000)` (`time.time_ns() // 10**6` when not
-    /// given), saturated to `i64`.
-    fn millis(&self) -> PyResult<i64> {
+    /// `floor(now × 1000)` (`time.time_ns() // 10**6` when not given), saturated to `i64`.
+    fn unix_millis(&mut self) -> PyResult<i64> {
         match self {
             Now::Wall(py) => {
                 let ns: i128 = cached_attr(*py, &TIME_TIME_NS, "time", "time_ns")?
@@ -283,11 +263,7 @@ impl<'a, 'py> Now<'a, 'py> {
     }
 }
 
-// ---- Result classes and reprs --------------------------------------------------------------------
-
-fn tuple_of<'py>(py: Python<'py>, items: &[&Py<PyAny>]) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, items.iter().map(|item| item.bind(py)))
-}
+// ---- Result classes ------------------------------------------------------------------------------
 
 /// `Class(name=repr(value), ...)`.
 fn fields_repr(py: Python<'_>, class: &str, fields: &[(&str, &Py<PyAny>)]) -> PyResult<String> {
@@ -298,9 +274,8 @@ fn fields_repr(py: Python<'_>, class: &str, fields: &[(&str, &Py<PyAny>)]) -> Py
     Ok(format!("{class}({})", parts.join(", ")))
 }
 
-/// Whether two field lists are equal as Python tuples.
-fn fields_equal(py: Python<'_>, a: &[&Py<PyAny>], b: &[&Py<PyAny>]) -> PyResult<bool> {
-    tuple_of(py, a)?.eq(tuple_of(py, b)?)
+fn tuple_of<'py>(py: Python<'py>, items: &[&Py<PyAny>]) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, items.iter().map(|item| item.bind(py)))
 }
 
 /// `self.__eq__(other)` of a frozen class: `NotImplemented` unless `other` is exactly a `T`,
@@ -317,15 +292,22 @@ fn rich_eq<T: PyClass<Frozen = True> + Sync>(
     Ok(PyBool::new(py, equal).to_owned().into_any().unbind())
 }
 
-/// A Python `str`.
-fn py_str(py: Python<'_>, s: &str) -> Py<PyAny> {
-    PyString::new(py, s).into_any().unbind()
+/// A record's `__eq__`: the same class and equal fields (as Python tuples).
+fn fields_eq<T: PyClass<Frozen = True> + Sync>(
+    py: Python<'_>,
+    other: &Bound<'_, PyAny>,
+    fields: impl Fn(&T) -> Vec<&Py<PyAny>>,
+    mine: &[&Py<PyAny>],
+) -> PyResult<Py<PyAny>> {
+    rich_eq(py, other, |other: &T| {
+        tuple_of(py, mine)?.eq(tuple_of(py, &fields(other))?)
+    })
 }
 
 /// A Python `str`, or `None`.
 fn opt_py_str(py: Python<'_>, s: Option<&str>) -> Py<PyAny> {
     match s {
-        Some(s) => py_str(py, s),
+        Some(s) => PyString::new(py, s).into_any().unbind(),
         None => py.None(),
     }
 }
@@ -339,31 +321,15 @@ fn bool_repr(b: bool) -> &'static str {
     }
 }
 
-/// A non-negative, finite number of seconds (`max_skew_s`, `leeway_s`); `ValueError` otherwise
-/// (`OverflowError` for an int too large for a float, as `math.isfinite` raises).
-fn seconds_option(value: &Bound<'_, PyAny>, message: &str) -> PyResult<f64> {
-    let seconds = if value.is_instance_of::<PyBool>() {
-        None
-    } else if let Ok(f) = value.cast::<PyFloat>() {
-        Some(f.value())
-    } else if value.is_instance_of::<PyInt>() {
-        Some(value.extract::<f64>()?)
-    } else {
-        None
-    };
-    match seconds {
-        Some(s) if s.is_finite() && s >= 0.0 => Ok(s),
-        _ => Err(PyValueError::new_err(message.to_owned())),
-    }
-}
-
 /// Register the verification classes and functions on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidBase64", m.py().get_type::<b64url::InvalidBase64>())?;
     m.add_class::<keys::HmacKey>()?;
     m.add_class::<keys::Ed25519PublicKey>()?;
     m.add_class::<keys::Ed25519PrivateKey>()?;
-    m.add_class::<keys::KeyRing>()?;
+    m.add_class::<keys::RsaPublicKey>()?;
+    m.add_class::<keys::EcPublicKey>()?;
+    m.add_class::<keyring::KeyRing>()?;
     m.add_class::<envelope::SignatureInfo>()?;
     m.add_class::<jwt::Principal>()?;
     m.add_class::<gate::Admitted>()?;

@@ -1,5 +1,5 @@
-//! The core's `Value` → Python objects, exactly as `orjson.loads` would build them: dict (wire
-//! order), list, str, int, float, bool, None.
+//! The core's `Value` → Python objects (the one converter in that direction), exactly as
+//! `orjson.loads` would build them: dict (wire order), list, str, int, float, bool, None.
 //!
 //! This runs on every request body, so it talks to the stable ABI directly (`PyDict_SetItem`,
 //! `PyList_SetItem`, `PyUnicode_FromStringAndSize`) and keeps a cache of key strings, like
@@ -15,9 +15,12 @@ use std::os::raw::c_char;
 use std::ptr;
 use std::sync::{Mutex, TryLockError};
 
+use fastpath_codec::json::parse_validated;
 use fastpath_codec::Value;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 /// Build dict/list/str/int/float/bool/None from `value`; dicts keep wire order.
 ///
@@ -36,6 +39,39 @@ pub fn value_to_py<'py>(py: Python<'py>, value: &Value<'_>) -> PyResult<Bound<'p
     unsafe {
         let obj = build(value, &mut cache);
         Bound::from_owned_ptr_or_err(py, obj)
+    }
+}
+
+/// JSON that decode already validated (a span of its body) as Python objects.
+pub fn validated_to_py<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let value = parse_validated(json)
+        .map_err(|e| PyRuntimeError::new_err(format!("a validated body no longer parses: {e}")))?;
+    value_to_py(py, &value)
+}
+
+/// A `str` equal to `s`, from the same cache as dict keys when it is short: the method, version
+/// and tool name of a request repeat request after request. (Not interned: see above.)
+pub fn cached_str<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+    let mut guard = match KEYS.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::WouldBlock) | Err(TryLockError::Poisoned(_)) => None,
+    };
+    match guard.as_mut() {
+        Some(guard) if s.len() <= MAX_CACHED_KEY => {
+            let cache = guard.get_or_insert_with(KeyCache::new);
+            // SAFETY: the GIL is held; `get` returns a borrowed reference (valid until the next
+            // `get`, which cannot happen before the new reference is taken) or NULL with an
+            // exception set (then a fresh `str` is made instead).
+            unsafe {
+                let obj = cache.get(s);
+                if !obj.is_null() {
+                    return Bound::from_borrowed_ptr(py, obj).cast_into_unchecked();
+                }
+                ffi::PyErr_Clear();
+            }
+            PyString::new(py, s)
+        }
+        _ => PyString::new(py, s),
     }
 }
 
@@ -123,7 +159,8 @@ unsafe fn build(value: &Value<'_>, cache: &mut Option<&mut KeyCache>) -> *mut ff
 
 // ---- key cache ------------------------------------------------------------------------------
 
-/// Direct-mapped slots; a power of two.
+/// Slots, in sets of two (a key may sit in either slot of its set, so two hot keys that map to
+/// one set do not evict each other on every request); a power of two.
 const CACHE_SLOTS: usize = 4096;
 /// Longer keys are rare and not worth a slot.
 const MAX_CACHED_KEY: usize = 64;
@@ -136,11 +173,14 @@ struct Slot {
     obj: *mut ffi::PyObject,
     /// The key's bytes, compared on a hit without asking the `str` for its UTF-8.
     len: usize,
+    /// When the slot was last used (the cache's clock): the older slot of a set is replaced.
+    used: u64,
     bytes: [u8; MAX_CACHED_KEY],
 }
 
 struct KeyCache {
     slots: Box<[Slot]>,
+    clock: u64,
 }
 
 // SAFETY: the slots' objects are only touched with the GIL held, through the mutex.
@@ -156,11 +196,13 @@ impl KeyCache {
                     hash: 0,
                     obj: ptr::null_mut(),
                     len: 0,
+                    used: 0,
                     bytes: [0; MAX_CACHED_KEY],
                 };
                 CACHE_SLOTS
             ]
             .into_boxed_slice(),
+            clock: 0,
         }
     }
 
@@ -169,10 +211,23 @@ impl KeyCache {
     #[inline]
     unsafe fn get(&mut self, key: &str) -> *mut ffi::PyObject {
         let hash = key_hash(key.as_bytes());
-        let slot = &mut self.slots[hash as usize & (CACHE_SLOTS - 1)];
-        if slot.hash == hash && !slot.obj.is_null() && slot.bytes[..slot.len] == *key.as_bytes() {
-            return slot.obj;
+        let set = hash as usize & (CACHE_SLOTS - 2);
+        self.clock += 1;
+        for way in set..set + 2 {
+            let slot = &mut self.slots[way];
+            if slot.hash == hash && !slot.obj.is_null() && slot.bytes[..slot.len] == *key.as_bytes()
+            {
+                slot.used = self.clock;
+                return slot.obj;
+            }
         }
+        let victim = if self.slots[set].used <= self.slots[set + 1].used {
+            set
+        } else {
+            set + 1
+        };
+        let slot = &mut self.slots[victim];
+        slot.used = self.clock;
         let obj = new_str(key);
         if obj.is_null() {
             return obj;
@@ -189,18 +244,22 @@ impl KeyCache {
     }
 }
 
-/// A cheap hash of a short key (not seeded: a collision only costs a cache miss).
+/// A hash of a short key that spreads keys differing anywhere (names like `arg_0001`, `arg_0002`
+/// differ only in their last byte) over every set. Not seeded: a collision only costs a miss.
 #[inline]
 fn key_hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    const K0: u64 = 0x9e37_79b9_7f4a_7c15;
+    const K1: u64 = 0xa076_1d64_78bd_642f;
+    let fold = |a: u64, b: u64| {
+        let r = (a as u128).wrapping_mul(b as u128);
+        (r as u64) ^ ((r >> 64) as u64)
+    };
+    let mut h = (bytes.len() as u64).wrapping_mul(K0);
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        h = (h ^ u64::from_le_bytes(c.try_into().unwrap())).wrapping_mul(K);
-        h ^= h >> 29;
+        h = fold(h ^ u64::from_le_bytes(c.try_into().unwrap()), K1);
     }
-    for &b in chunks.remainder() {
-        h = (h ^ b as u64).wrapping_mul(K);
-    }
-    h ^ (h >> 32)
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    fold(h ^ u64::from_le_bytes(tail), K0)
 }
