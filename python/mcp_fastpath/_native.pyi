@@ -5,14 +5,13 @@ the full documentation); errors are the shared classes of `mcp_fastpath.errors`.
 """
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Final, final
-
-from typing_extensions import Self
+from typing import Any, ClassVar, Final, Self, final
 
 from .limits import Limits
 
 __all__ = [
     "Admitted",
+    "EcPublicKey",
     "Ed25519PrivateKey",
     "Ed25519PublicKey",
     "EnvelopeSigner",
@@ -28,6 +27,7 @@ __all__ = [
     "Request",
     "Response",
     "RoutingKeys",
+    "RsaPublicKey",
     "ScopePolicy",
     "SignatureInfo",
     "b64url_decode",
@@ -46,6 +46,11 @@ __all__ = [
     "signing_bytes",
 ]
 
+# How this module was built: version, abi3, python, profile, opt_level, debug_assertions, target,
+# rustc. Private and native only (not a twin name: a pure installation has no build);
+# `mcp-fastpath --version` prints it.
+_BUILD_INFO: Final[dict[str, str | bool]]
+
 _Headers = Mapping[str, str] | Mapping[bytes, bytes] | Iterable[tuple[str | bytes, str | bytes]]
 _Body = bytes | bytearray | memoryview
 
@@ -53,7 +58,9 @@ _Body = bytes | bytearray | memoryview
 
 @final
 class Request:
-    """A 2026-07-28 request that passed every rung of the ladder."""
+    """A 2026-07-28 request that passed every rung of the ladder. A decoded one builds `params`
+    and `meta` on first access (the same objects afterwards); `arguments_json` is the JSON of
+    `params.arguments` exactly as sent (`None` without that member)."""
 
     id: Final[int | str]
     method: Final[str]
@@ -63,6 +70,7 @@ class Request:
     client_info: Final[Any]
     client_capabilities: Final[Any]
     name: Final[str | None]
+    arguments_json: Final[bytes | None]
     def __new__(
         cls,
         id: int | str,
@@ -85,7 +93,9 @@ class Notification:
     params: Final[dict[str, Any] | None]
     meta: Final[dict[str, Any] | None]
     protocol_version: Final[str]
-    def __new__(cls, method: str, params: dict[str, Any] | None, meta: dict[str, Any] | None, protocol_version: str) -> Self: ...
+    def __new__(
+        cls, method: str, params: dict[str, Any] | None, meta: dict[str, Any] | None, protocol_version: str
+    ) -> Self: ...
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
@@ -119,7 +129,9 @@ class RoutingKeys:
     name: Final[str | None]
     protocol_version: Final[str | None]
     id: Final[int | str | None]
-    def __new__(cls, method: str | None, name: str | None, protocol_version: str | None, id: int | str | None) -> Self: ...
+    def __new__(
+        cls, method: str | None, name: str | None, protocol_version: str | None, id: int | str | None
+    ) -> Self: ...
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
@@ -201,7 +213,39 @@ class Ed25519PrivateKey:
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
-_Key = HmacKey | Ed25519PublicKey | Ed25519PrivateKey
+@final
+class RsaPublicKey:
+    """An RSA public key (2048 to 8192 bits) bound to `RS256` or `PS256`: a PEM (`PUBLIC KEY` or
+    `RSA PUBLIC KEY`) or a JWK dict; `alg` by default the JWK's own, else `RS256`. JWTs only."""
+
+    def __new__(cls, kid: str, key: str | bytes | dict[str, Any], alg: str | None = None) -> Self: ...
+    @property
+    def kid(self) -> str: ...
+    @property
+    def alg(self) -> str: ...
+    @property
+    def key_size(self) -> int: ...
+    def verify(self, data: bytes, signature: bytes) -> bool: ...
+    def to_jwk(self, private: bool = False) -> dict[str, str]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@final
+class EcPublicKey:
+    """A P-256 public key (`ES256`): a `PUBLIC KEY` PEM or a JWK dict. JWTs only; signatures are
+    `r || s` (64 bytes)."""
+
+    alg: ClassVar[str]  # "ES256"
+    crv: ClassVar[str]  # "P-256"
+    def __new__(cls, kid: str, key: str | bytes | dict[str, Any]) -> Self: ...
+    @property
+    def kid(self) -> str: ...
+    def verify(self, data: bytes, signature: bytes) -> bool: ...
+    def to_jwk(self, private: bool = False) -> dict[str, str]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+_Key = HmacKey | Ed25519PublicKey | Ed25519PrivateKey | RsaPublicKey | EcPublicKey
 
 @final
 class KeyRing:
@@ -244,15 +288,21 @@ class EnvelopeSigner:
     def alg(self) -> str: ...
     @property
     def audience(self) -> str | None: ...
-    def sign(self, message: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> dict[str, Any]: ...
-    def sign_response(self, response: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> dict[str, Any]: ...
+    def sign(
+        self, message: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None
+    ) -> dict[str, Any]: ...
+    def sign_response(
+        self, response: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None
+    ) -> dict[str, Any]: ...
     def sign_bytes(self, message: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> bytes: ...
 
 @final
 class EnvelopeVerifier:
     """Verifies `dev.mcp-fastpath/sig` envelopes against a key ring (docs/verification.md)."""
 
-    def __new__(cls, keyring: _Keys, *, audience: str | None = None, max_skew_s: float = 60, require: bool = True) -> Self: ...
+    def __new__(
+        cls, keyring: _Keys, *, audience: str | None = None, max_skew_s: float = 60, require: bool = True
+    ) -> Self: ...
     @property
     def keyring(self) -> KeyRing: ...
     @property
@@ -298,7 +348,7 @@ class JwtVerifier:
         issuer: str,
         audience: str,
         leeway_s: float = 30,
-        algorithms: tuple[str, ...] | list[str] = ("HS256", "EdDSA", "Ed25519"),
+        algorithms: tuple[str, ...] | list[str] = ("HS256", "EdDSA", "Ed25519", "RS256", "PS256", "ES256"),
         cache_size: int = 0,
     ) -> Self: ...
     @property
@@ -311,7 +361,9 @@ class JwtVerifier:
     def keyring(self) -> KeyRing: ...
     def verify(self, token: Any, *, now: float | None = None) -> Principal: ...
 
-def sign_jwt(key: HmacKey | Ed25519PrivateKey, claims: dict[str, Any], *, headers: dict[str, Any] | None = None) -> str: ...
+def sign_jwt(
+    key: HmacKey | Ed25519PrivateKey, claims: dict[str, Any], *, headers: dict[str, Any] | None = None
+) -> str: ...
 
 # ---- Policy and Gate ---------------------------------------------------------------------------------
 
@@ -332,7 +384,9 @@ class Admitted:
     request: Final[Request | Notification]
     principal: Final[Principal | None]
     signature: Final[SignatureInfo | None]
-    def __new__(cls, request: Request | Notification, principal: Principal | None, signature: SignatureInfo | None) -> Self: ...
+    def __new__(
+        cls, request: Request | Notification, principal: Principal | None, signature: SignatureInfo | None
+    ) -> Self: ...
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
 
@@ -349,7 +403,7 @@ class Gate:
         require_token: bool | None = None,
         *,
         limits: Limits | None = None,
-        supported_versions: tuple[str, ...] | list[str] = ...,  # ("2026-07-28",)
+        supported_versions: tuple[str, ...] | list[str] | None = None,
     ) -> Self: ...
     @property
     def envelope(self) -> EnvelopeVerifier | None: ...

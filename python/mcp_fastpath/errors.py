@@ -92,7 +92,7 @@ class BackendUnavailable(FastpathError, ImportError):
     """`MCP_FASTPATH_BACKEND=native` was asked for but the native module is not built."""
 
 
-# JSON-RPC code → HTTP status (DESIGN §5). Codes not listed answer 200, like the SDK.
+# JSON-RPC code → HTTP status (docs/architecture.md, "Wire rules"). Codes not listed answer 200, like the SDK.
 HTTP_STATUS: dict[int, int] = {
     -32700: 400,
     -32600: 400,

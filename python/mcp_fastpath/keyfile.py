@@ -4,7 +4,8 @@ The CLI (`serve --keys`, `sign`, `verify`, `call --keys`, `keygen`) and `demo` r
 
     {
       "format": "mcp-fastpath/keys/v1",
-      "jwks": {"keys": [ <JWK>, ... ]},     # required: oct (HS256 / hmac-sha256) and OKP Ed25519 keys
+      "jwks": {"keys": [ <JWK>, ... ]},     # required: oct (HS256 / hmac-sha256) and OKP Ed25519 keys;
+                                                #   RSA and P-256 public keys verify JWTs
       "audience": "https://mcp.example.com",   # optional: envelope `aud` (signed and required) and
                                                 #   the JWT audience
       "issuer": "https://auth.example.com",    # optional: turns JWT checking on (needs "audience")
@@ -179,7 +180,7 @@ class KeyFile:
         for key in ring:
             if isinstance(key, (HmacKey, Ed25519PrivateKey)):
                 return key
-        raise KeyFileError(f"{self.source}: no key that can sign (an oct key, or an OKP key with \"d\")")
+        raise KeyFileError(f'{self.source}: no key that can sign (an oct key, or an OKP key with "d")')
 
     def signer(self) -> Any:
         from . import EnvelopeSigner
@@ -216,7 +217,12 @@ class KeyFile:
         )
 
     def mint_token(
-        self, *, subject: str = "mcp-fastpath-cli", scopes: list[str] | tuple[str, ...] = (), ttl_s: float = 300, **claims: Any
+        self,
+        *,
+        subject: str = "mcp-fastpath-cli",
+        scopes: list[str] | tuple[str, ...] = (),
+        ttl_s: float = 300,
+        **claims: Any,
     ) -> str:
         """A JWT for this file's issuer and audience, signed with the signing key (a dev/test
         convenience: in production the authorization server mints tokens)."""
@@ -225,7 +231,13 @@ class KeyFile:
         if self.issuer is None or self.audience is None:
             raise KeyFileError(f'{self.source}: minting a token needs "issuer" and "audience"')
         now = int(time.time())
-        body: dict[str, Any] = {"iss": self.issuer, "aud": self.audience, "sub": subject, "iat": now, "exp": now + int(ttl_s)}
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "exp": now + int(ttl_s),
+        }
         if scopes:
             body["scope"] = " ".join(scopes)
         body.update(claims)

@@ -8,14 +8,19 @@ import orjson
 
 from ..errors import HTTP_STATUS
 
-__all__ = ["encode_error", "encode_response", "http_status"]
+__all__ = ["encode_error", "encode_response", "http_status", "json_bytes"]
 
 
-def _dumps(message: dict[str, Any]) -> bytes:
+def _dumps(message: Any) -> bytes:
     try:
         return orjson.dumps(message)
     except orjson.JSONEncodeError as exc:
         raise TypeError(f"cannot encode as JSON: {exc}") from None
+
+
+def json_bytes(value: Any) -> bytes:
+    """A JSON value on its own as compact JSON bytes (orjson's layout); `TypeError` as the encoders."""
+    return _dumps(value)
 
 
 def _check_id(request_id: Any, *, nullable: bool) -> None:

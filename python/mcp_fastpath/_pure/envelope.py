@@ -17,8 +17,9 @@ import orjson
 
 from ..errors import InvalidKey, Unauthenticated
 from .b64url import InvalidBase64, b64url_decode, b64url_encode
-from .jcs import SIG_KEY, sig_path, signing_bytes
-from .keys import Ed25519PrivateKey, Ed25519PublicKey, HmacKey, as_keyring
+from .jcs import SIG_KEY, is_unicode, sig_path, signing_bytes
+from .keyring import as_keyring
+from .keys import KEY_TYPES, Ed25519PrivateKey, HmacKey
 from .messages import Request, Response
 
 __all__ = ["EnvelopeSigner", "EnvelopeVerifier", "SignatureInfo"]
@@ -30,6 +31,13 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 def _unauthenticated(message: str) -> Unauthenticated:
     return Unauthenticated(-32010, message, headers=dict(_CHALLENGE))
+
+
+def _check_audience(audience: Any) -> None:
+    if audience is not None and not isinstance(audience, str):
+        raise TypeError("audience must be a str or None")
+    if audience is not None and not is_unicode(audience):
+        raise ValueError("audience must be valid Unicode (it holds a lone surrogate)")
 
 
 def _now_ms(now: float | int | None) -> int:
@@ -59,7 +67,13 @@ class SignatureInfo:
     def __eq__(self, other: object) -> bool:
         if type(other) is not SignatureInfo:
             return NotImplemented
-        return (self.kid, self.alg, self.iat, self.nonce, self.aud) == (other.kid, other.alg, other.iat, other.nonce, other.aud)
+        return (self.kid, self.alg, self.iat, self.nonce, self.aud) == (
+            other.kid,
+            other.alg,
+            other.iat,
+            other.nonce,
+            other.aud,
+        )
 
     def __hash__(self) -> int:
         return hash((self.kid, self.alg, self.iat, self.nonce, self.aud))
@@ -75,12 +89,13 @@ class EnvelopeSigner:
     __slots__ = ("_key", "_audience")
 
     def __init__(self, private_key: HmacKey | Ed25519PrivateKey, audience: str | None = None) -> None:
-        if isinstance(private_key, Ed25519PublicKey):
-            raise InvalidKey("a public key cannot sign")
+        if not isinstance(private_key, KEY_TYPES):
+            raise TypeError(
+                f"an EnvelopeSigner needs an HmacKey or Ed25519PrivateKey, not {type(private_key).__name__}"
+            )
         if not isinstance(private_key, (HmacKey, Ed25519PrivateKey)):
-            raise TypeError(f"an EnvelopeSigner needs an HmacKey or Ed25519PrivateKey, not {type(private_key).__name__}")
-        if audience is not None and not isinstance(audience, str):
-            raise TypeError("audience must be a str or None")
+            raise InvalidKey("a public key cannot sign")
+        _check_audience(audience)
         self._key = private_key
         self._audience = audience
 
@@ -104,7 +119,9 @@ class EnvelopeSigner:
         a message that cannot be signed ("message is not I-JSON: …", "message cannot be signed: …")."""
         return self._sign(message, now, nonce)
 
-    def sign_response(self, response: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> dict[str, Any]:
+    def sign_response(
+        self, response: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None
+    ) -> dict[str, Any]:
         """A copy of the result `response` with `result._meta["dev.mcp-fastpath/sig"]` set."""
         if not isinstance(response, dict) or not isinstance(response.get("result"), dict) or "method" in response:
             raise ValueError("sign_response signs a JSON-RPC result response (a dict with a dict 'result')")
@@ -159,10 +176,16 @@ class EnvelopeVerifier:
 
     __slots__ = ("_keyring", "_audience", "_max_skew_ms", "_max_skew_s", "_require")
 
-    def __init__(self, keyring: Any, *, audience: str | None = None, max_skew_s: float = 60, require: bool = True) -> None:
-        if audience is not None and not isinstance(audience, str):
-            raise TypeError("audience must be a str or None")
-        if isinstance(max_skew_s, bool) or not isinstance(max_skew_s, (int, float)) or not math.isfinite(max_skew_s) or max_skew_s < 0:
+    def __init__(
+        self, keyring: Any, *, audience: str | None = None, max_skew_s: float = 60, require: bool = True
+    ) -> None:
+        _check_audience(audience)
+        if (
+            isinstance(max_skew_s, bool)
+            or not isinstance(max_skew_s, (int, float))
+            or not math.isfinite(max_skew_s)
+            or max_skew_s < 0
+        ):
             raise ValueError("max_skew_s must be a non-negative number of seconds")
         self._keyring = as_keyring(keyring)
         self._audience = audience
@@ -200,7 +223,7 @@ class EnvelopeVerifier:
         key = self._keyring.get(kid)
         if key is None:
             raise _unauthenticated("unknown key id")
-        if alg != key.alg:
+        if alg != key._envelope_alg:
             raise _unauthenticated("algorithm does not match the key")
         data = signing_bytes(message)  # raises "message is not I-JSON: …"
         if not key.verify(data, sig):
@@ -266,10 +289,10 @@ def _shape(envelope: Any) -> tuple[str, str, int, str, str | None, bytes]:
     if type(v) is not int or v != 1:
         raise _malformed("v")
     alg = envelope.get("alg")
-    if type(alg) is not str:
+    if type(alg) is not str or not is_unicode(alg):
         raise _malformed("alg")
     kid = envelope.get("kid")
-    if type(kid) is not str:
+    if type(kid) is not str or not is_unicode(kid):
         raise _malformed("kid")
     iat = envelope.get("iat")
     if type(iat) is not int:
@@ -278,7 +301,7 @@ def _shape(envelope: Any) -> tuple[str, str, int, str, str | None, bytes]:
     if len(_b64(nonce, "nonce")) != NONCE_BYTES:
         raise _malformed("nonce")
     aud = envelope.get("aud")
-    if "aud" in envelope and type(aud) is not str:
+    if "aud" in envelope and (type(aud) is not str or not is_unicode(aud)):
         raise _malformed("aud")
     if "sig" not in envelope:
         raise _malformed("sig")

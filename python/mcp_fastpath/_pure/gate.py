@@ -16,7 +16,7 @@ from .envelope import EnvelopeVerifier, SignatureInfo
 from .headers import header_pairs
 from .jcs import SIG_KEY
 from .jwt import JwtVerifier, Principal
-from .ladder import decode
+from .ladder import decode, served_versions
 from .messages import Notification, Request
 from .policy import ScopePolicy
 
@@ -34,7 +34,9 @@ class Admitted:
 
     __slots__ = ("request", "principal", "signature")
 
-    def __init__(self, request: Request | Notification, principal: Principal | None, signature: SignatureInfo | None) -> None:
+    def __init__(
+        self, request: Request | Notification, principal: Principal | None, signature: SignatureInfo | None
+    ) -> None:
         object.__setattr__(self, "request", request)
         object.__setattr__(self, "principal", principal)
         object.__setattr__(self, "signature", signature)
@@ -73,7 +75,7 @@ class Gate:
         require_token: bool | None = None,
         *,
         limits: Limits | None = None,
-        supported_versions: tuple[str, ...] | list[str] = ("2026-07-28",),
+        supported_versions: tuple[str, ...] | list[str] | None = None,
     ) -> None:
         if envelope is not None and not isinstance(envelope, EnvelopeVerifier):
             raise TypeError(f"envelope must be an EnvelopeVerifier, not {type(envelope).__name__}")
@@ -95,7 +97,7 @@ class Gate:
         self._require_envelope = require_envelope
         self._require_token = require_token
         self._limits = limits
-        self._supported = tuple(supported_versions)
+        self._supported = served_versions(supported_versions)  # refused here, as the native Gate does
 
     @property
     def envelope(self) -> EnvelopeVerifier | None:

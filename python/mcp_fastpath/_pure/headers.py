@@ -46,6 +46,22 @@ _SENTINEL_SUFFIX = "?="
 _PLAIN_SAFE = re.compile(r"[\x20-\x7e]*")
 _HEADER_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CANONICAL_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# RFC 9110 §5.5: a field value does not include the optional whitespace (SP / HTAB) around it.
+# h11 strips it, httptools does not; other whitespace (VT, FF, NBSP, ...) is part of the value.
+_OWS = " \t"
+# A `str` header name or value with a lone surrogate: no HTTP server produces one and it has no
+# UTF-8 form, so both backends refuse it as a caller error.
+_NOT_UNICODE = "header names and values must be valid Unicode (no lone surrogates)"
+
+
+def _unicode(text: str) -> str:
+    """`text`, checked to be valid Unicode (no lone surrogate); else TypeError."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise TypeError(_NOT_UNICODE) from None
+    return text
 
 
 def _is_sentinel(value: str) -> bool:
@@ -63,6 +79,7 @@ def encode_header_value(value: str) -> str:
     else (or when it already looks like a sentinel) `=?base64?<base64 of UTF-8>?=`."""
     if not isinstance(value, str):
         raise TypeError(f"header values are str, not {type(value).__name__}")
+    _unicode(value)
     if _PLAIN_SAFE.fullmatch(value) and value == value.strip(" ") and not _is_sentinel(value):
         return value
     return _SENTINEL_PREFIX + base64.b64encode(value.encode("utf-8")).decode("ascii") + _SENTINEL_SUFFIX
@@ -73,7 +90,9 @@ def decode_header_value(value: str | None) -> str | None:
     gives `None`, so a corrupt header never matches a body value; `None` gives `None`."""
     if value is None:
         return None
-    if not _is_sentinel(value):
+    if not isinstance(value, str):
+        raise TypeError(f"header values are str, not {type(value).__name__}")
+    if not _is_sentinel(_unicode(value)):
         return value
     payload = value[len(_SENTINEL_PREFIX) : -len(_SENTINEL_SUFFIX)]
     try:
@@ -103,7 +122,7 @@ def header_pairs(headers: Any) -> list[tuple[str, str]]:
             value = bytes(value).decode("latin-1")
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError("header names and values must be str or bytes")
-        pairs.append((name.lower(), value))
+        pairs.append((_unicode(name).lower(), _unicode(value)))
     return pairs
 
 
@@ -127,14 +146,21 @@ _TEXT_TYPES = (str, bytes, bytearray)
 
 def routing_headers(headers: Any) -> RoutingHeaders:
     """Like `header_pairs`, but reads only what the ladder needs: other lines are type-checked and
-    skipped. (The hot path: an ASGI server hands over lowercase `bytes` names.)"""
-    items: Iterable[Any] = headers if type(headers) in (list, tuple) or not hasattr(headers, "items") else headers.items()
+    skipped; routing values are kept without the SP/HTAB around them. (The hot path: an ASGI
+    server hands over lowercase `bytes` names.)"""
+    items: Iterable[Any] = (
+        headers if type(headers) in (list, tuple) or not hasattr(headers, "items") else headers.items()
+    )
     found = RoutingHeaders()
     for name, value in items:
         if type(name) not in _TEXT_TYPES or type(value) not in _TEXT_TYPES:
             raise TypeError("header names and values must be str or bytes")
         if type(name) is bytearray:
             name = bytes(name)
+        elif type(name) is str:
+            _unicode(name)
+        if type(value) is str:
+            _unicode(value)
         key = _ROUTING_BY_NAME.get(name)
         if key is None:
             if len(name) not in _ROUTING_NAME_LENGTHS:
@@ -145,7 +171,7 @@ def routing_headers(headers: Any) -> RoutingHeaders:
         if key in found.values:
             found.duplicated = found.duplicated or key
             continue
-        found.values[key] = value if type(value) is str else bytes(value).decode("latin-1")
+        found.values[key] = (value if type(value) is str else bytes(value).decode("latin-1")).strip(_OWS)
     return found
 
 
@@ -154,11 +180,12 @@ def request_headers(method: str, params: Mapping[str, Any] | None) -> dict[str, 
     (from `params._meta`), `Mcp-Method`, and `Mcp-Name` for name-bearing methods."""
     if not isinstance(method, str):
         raise TypeError("method must be a str")
+    _unicode(method)
     meta = params.get("_meta") if isinstance(params, Mapping) else None
     version = meta.get(PROTOCOL_VERSION_KEY) if isinstance(meta, Mapping) else None
     if not isinstance(version, str):
         raise ValueError(f"params._meta[{PROTOCOL_VERSION_KEY!r}] must be a str to derive MCP-Protocol-Version")
-    headers = {"MCP-Protocol-Version": version, "Mcp-Method": method}
+    headers = {"MCP-Protocol-Version": _unicode(version), "Mcp-Method": method}
     name_key = NAME_KEYS.get(method)
     if name_key is not None:
         name = params.get(name_key) if isinstance(params, Mapping) else None
@@ -270,7 +297,8 @@ def _mismatch(message: str, request_id: Any) -> Rejection:
 def check_param_headers(input_schema: Any, arguments: Any, headers: Any, *, request_id: Any = None) -> None:
     """Raise `Rejection(-32020)` unless every `Mcp-Param-*` header a tool's `inputSchema` declares
     agrees with its argument: present together and equal after decoding, or absent together
-    (`null` counts as absent). A schema with an invalid declaration validates nothing."""
+    (`null` counts as absent). Header values are compared without the SP/HTAB around them. A
+    schema with an invalid declaration validates nothing."""
     if not _schema_is_valid(input_schema):
         return
     folded: dict[str, str] = {}
@@ -278,7 +306,7 @@ def check_param_headers(input_schema: Any, arguments: Any, headers: Any, *, requ
     for name, value in header_pairs(headers):
         if name in folded:
             repeated.add(name)
-        folded[name] = value
+        folded[name] = value.strip(_OWS)
     if not isinstance(arguments, Mapping):
         arguments = {}
     for path, node in _schema_positions(input_schema):
@@ -294,7 +322,9 @@ def check_param_headers(input_schema: Any, arguments: Any, headers: Any, *, requ
             raise _mismatch(f"{header} header appears more than once", request_id)
         if value is None:
             if raw is not None:
-                raise _mismatch(f"{header} header is present but the request body's {argument!r} argument is absent", request_id)
+                raise _mismatch(
+                    f"{header} header is present but the request body's {argument!r} argument is absent", request_id
+                )
             continue
         rendered = _render_scalar(value)
         if rendered is None:
@@ -302,11 +332,11 @@ def check_param_headers(input_schema: Any, arguments: Any, headers: Any, *, requ
                 raise _mismatch(f"{header} header does not match the request body's {argument!r} argument", request_id)
             continue
         if raw is None:
-            raise _mismatch(f"{header} header is missing but the request body's {argument!r} argument is present", request_id)
+            raise _mismatch(
+                f"{header} header is missing but the request body's {argument!r} argument is present", request_id
+            )
         decoded = decode_header_value(raw)
         if decoded is None:
             raise _mismatch(f"{header} header carries a malformed base64 sentinel value", request_id)
         if not _matches(node.get("type"), value, rendered, decoded):
             raise _mismatch(f"{header} header does not match the request body's {argument!r} argument", request_id)
-
-

@@ -16,7 +16,16 @@ import orjson
 
 from ..errors import Unauthenticated
 
-__all__ = ["NotIJson", "SIG_KEY", "SIGNING_PREFIX", "canonicalize", "signing_bytes", "sig_path", "not_i_json"]
+__all__ = [
+    "NotIJson",
+    "SIG_KEY",
+    "SIGNING_PREFIX",
+    "canonicalize",
+    "is_unicode",
+    "signing_bytes",
+    "sig_path",
+    "not_i_json",
+]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 SIG_KEY = "dev.mcp-fastpath/sig"
@@ -32,6 +41,17 @@ class NotIJson(ValueError):
     """Why a value cannot be canonicalized (`str()` is the reason)."""
 
 
+def is_unicode(text: str) -> bool:
+    """Whether `text` can be written as UTF-8, i.e. holds no lone surrogate (JSON text cannot)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def not_i_json(exc: NotIJson) -> Unauthenticated:
     """The -32010 rejection for a message that is not I-JSON."""
     return Unauthenticated(-32010, f"message is not I-JSON: {exc}", headers={"WWW-Authenticate": "Bearer"})
@@ -41,12 +61,14 @@ def canonicalize(value: Any) -> bytes:
     """The RFC 8785 canonical form of a JSON value (dict with str keys, list/tuple, str, int,
     float, bool, None). Raises `Unauthenticated` (-32010, "message is not I-JSON: …") for an
     integer beyond ±(2^53 − 1), a non-finite float or a lone surrogate; `TypeError` for a value
-    that is not JSON."""
+    that is not JSON. With several such failures, the first in document order of what cannot be
+    read as JSON text (TypeError, lone surrogate) wins, then the first number in canonical order."""
     fast = _orjson_form(value)
     if fast is not None:
         return fast
     out: list[bytes] = []
     try:
+        _check_text(value)
         _write(value, None, out)
     except NotIJson as exc:
         raise not_i_json(exc) from None
@@ -73,6 +95,7 @@ def signing_bytes(message: dict[str, Any]) -> bytes:
         return SIGNING_PREFIX + fast
     out: list[bytes] = [SIGNING_PREFIX]
     try:
+        _check_text(message)
         _write(message, (outer, meta, SIG_KEY, "sig"), out)
     except NotIJson as exc:
         raise not_i_json(exc) from None
@@ -127,6 +150,30 @@ def _orjson_form(value: Any) -> bytes | None:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # a lone surrogate: the exact writer names it
         return None
+
+
+def _check_text(value: Any) -> None:
+    """Phase one of the slow path: refuse, in document order (members in insertion order, a key
+    before its value), the first thing that cannot be written as JSON text at all: a key that is
+    not a str or a value of no JSON type (TypeError), a lone surrogate (not I-JSON). The number
+    rules are `_write`'s, in canonical order, once this passed."""
+    if value is None or value is True or value is False or isinstance(value, (int, float)):
+        return
+    if isinstance(value, str):
+        if not is_unicode(value):
+            raise NotIJson(_NOT_UNICODE)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object keys are str, not {type(key).__name__}")
+            if not is_unicode(key):
+                raise NotIJson(_NOT_UNICODE)
+            _check_text(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_text(item)
+    else:
+        raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
 def _utf16_key(key: str) -> bytes:

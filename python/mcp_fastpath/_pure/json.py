@@ -32,6 +32,8 @@ def parse(body: bytes, limits: Limits) -> Any:
     except orjson.JSONDecodeError as exc:
         raise JsonError(str(exc)) from None
     if type(tree) not in _CONTAINERS:
+        if type(tree) is str:  # a top-level string is held to the same limit as any other
+            _check_string(tree, limits.max_string_bytes)
         return tree
     if body.count(b"{") + body.count(b"[") > limits.max_depth:
         _check_depth(tree, limits.max_depth)

@@ -18,14 +18,16 @@ import orjson
 from ..errors import InvalidKey, Unauthenticated
 from ..limits import Limits
 from .b64url import InvalidBase64, b64url_decode, b64url_encode
+from .jcs import NotIJson, is_unicode, not_i_json
 from .json import JsonError, parse
-from .jcs import NotIJson, not_i_json
-from .keys import JWT_ALGS, Ed25519PrivateKey, Ed25519PublicKey, HmacKey, as_keyring
+from .keyring import as_keyring
+from .keys import JWT_ALGORITHMS, KEY_TYPES, Ed25519PrivateKey, HmacKey
 
 __all__ = ["JwtVerifier", "Principal", "sign_jwt"]
 
 MAX_TOKEN_CHARS = 8192
-DEFAULT_ALGORITHMS = ("HS256", "EdDSA", "Ed25519")
+DEFAULT_ALGORITHMS = JWT_ALGORITHMS
+_KNOWN_ALGORITHMS = frozenset(JWT_ALGORITHMS)
 _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 # A token is at most 8 KiB, so its JSON is small; the depth limit is the codec's default.
 _JSON_LIMITS = Limits(max_body_bytes=MAX_TOKEN_CHARS, max_depth=64, max_string_bytes=MAX_TOKEN_CHARS)
@@ -100,13 +102,20 @@ class JwtVerifier:
     ) -> None:
         if not isinstance(issuer, str) or not isinstance(audience, str):
             raise TypeError("issuer and audience must be str")
-        if isinstance(leeway_s, bool) or not isinstance(leeway_s, (int, float)) or not math.isfinite(leeway_s) or leeway_s < 0:
+        if not (is_unicode(issuer) and is_unicode(audience)):
+            raise ValueError("issuer and audience must be valid Unicode (no lone surrogates)")
+        if (
+            isinstance(leeway_s, bool)
+            or not isinstance(leeway_s, (int, float))
+            or not math.isfinite(leeway_s)
+            or leeway_s < 0
+        ):
             raise ValueError("leeway_s must be a non-negative number of seconds")
         if isinstance(algorithms, str):
             raise TypeError("algorithms is a sequence of algorithm names")
         algorithms = tuple(algorithms)
         for alg in algorithms:
-            if alg not in JWT_ALGS:
+            if alg not in _KNOWN_ALGORITHMS:
                 raise ValueError(f"unsupported JWT algorithm {alg!r} (allowed: {', '.join(DEFAULT_ALGORITHMS)})")
         if type(cache_size) is not int or cache_size < 0:
             raise ValueError("cache_size must be a non-negative int")
@@ -191,13 +200,13 @@ class JwtVerifier:
             if key is None:
                 raise _reject("unknown key id")
         else:
-            fitting = [candidate for candidate in self._keyring if JWT_ALGS[alg] == candidate.alg]
+            fitting = [candidate for candidate in self._keyring if alg in candidate._jwt_algs]
             if len(fitting) > 1:
                 raise _reject("token has no kid")
             if not fitting:
                 raise _reject("unknown key id")
             key = fitting[0]
-        if JWT_ALGS[alg] != key.alg:
+        if alg not in key._jwt_algs:
             raise _reject("algorithm does not match the key")
         # 4. Signature over the first two segments as sent.
         signing_input = (parts[0] + "." + parts[1]).encode("ascii")
@@ -288,21 +297,17 @@ def sign_jwt(key: HmacKey | Ed25519PrivateKey, claims: dict[str, Any], *, header
 
     `InvalidKey` for a public key or an `alg` that does not fit the key; `Unauthenticated`
     ("message is not I-JSON: non-finite number") for a NaN or infinity."""
-    if isinstance(key, HmacKey):
-        alg = "HS256"
-    elif isinstance(key, (Ed25519PrivateKey, Ed25519PublicKey)):
-        alg = "EdDSA"
-    else:
+    if not isinstance(key, KEY_TYPES):
         raise TypeError(f"sign_jwt needs an HmacKey or Ed25519PrivateKey, not {type(key).__name__}")
-    header: dict[str, Any] = {"alg": alg, "typ": "JWT", "kid": key.kid}
+    header: dict[str, Any] = {"alg": key._jwt_algs[0], "typ": "JWT", "kid": key.kid}
     if headers:
         header.update(headers)
         # `None` removes a member (e.g. `headers={"kid": None}` mints a token without a kid).
         header = {name: value for name, value in header.items() if value is not None}
     chosen = header.get("alg")
-    if type(chosen) is not str or JWT_ALGS.get(chosen) != key.alg:
+    if type(chosen) is not str or chosen not in key._jwt_algs:
         raise InvalidKey("algorithm does not match the key")
-    if isinstance(key, Ed25519PublicKey):
+    if not isinstance(key, (HmacKey, Ed25519PrivateKey)):
         raise InvalidKey("a public key cannot sign")
     if not isinstance(claims, dict):
         raise InvalidKey("a JWT header and claims are JSON objects")

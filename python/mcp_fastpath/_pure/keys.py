@@ -1,10 +1,16 @@
-"""Keys and key rings. Twin of `rust/verify/src/keys.rs`.
+"""Keys bound to one algorithm each. Twin of `rust/verify/src/keys.rs` (the ring is `keyring`,
+JWK reading `jwk`).
 
 - `HmacKey(kid, secret)`: HMAC-SHA256, secret ≥ 32 bytes. Envelope alg `hmac-sha256`, JWT `HS256`.
 - `Ed25519PrivateKey(kid, seed)`: 32-byte seed. Envelope alg `ed25519`, JWT `EdDSA` / `Ed25519`.
 - `Ed25519PublicKey(kid, raw_or_pem)`: 32 raw bytes or a `PUBLIC KEY` PEM. A point that is not a
   canonical encoding, not on the curve, or of small order is refused at construction.
-- `KeyRing(keys)`, `KeyRing.from_jwks(jwks)`.
+- `RsaPublicKey(kid, pem_or_jwk, alg=None)`: JWT `RS256` or `PS256` (one of them), 2048 to 8192 bits.
+- `EcPublicKey(kid, pem_or_jwk)`: P-256, JWT `ES256`.
+
+RSA and P-256 verification is pyca `cryptography`'s (OpenSSL), behind the same checks as the native
+twin's: the key numbers at construction, a signature exactly as long as the modulus (RSA) or
+`r || s` of 64 bytes (ES256, high or low S).
 
 Ed25519 verification is libsodium's `crypto_sign_verify_detached` (through PyNaCl): it rejects a
 non-canonical `S`, a small-order or non-canonical `R` and `A` — the same acceptance as
@@ -18,23 +24,31 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Iterable, Iterator
-from typing import Any, Union
+from typing import Any
 
 import nacl.bindings
 import nacl.exceptions
 import nacl.signing
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from ..errors import InvalidKey
+from . import der
 from .b64url import InvalidBase64, b64url_decode, b64url_encode
+from .jcs import is_unicode
 
 __all__ = [
+    "EcPublicKey",
     "Ed25519PrivateKey",
     "Ed25519PublicKey",
     "HmacKey",
+    "JWT_ALGORITHMS",
+    "KEY_TYPES",
     "Key",
-    "KeyRing",
-    "JWT_ALGS",
+    "MAX_KID",
+    "RsaPublicKey",
 ]
 
 MIN_HMAC_SECRET = 32
@@ -42,8 +56,12 @@ MAX_KID = 256
 
 ENVELOPE_HMAC = "hmac-sha256"
 ENVELOPE_ED25519 = "ed25519"
-# JWT alg → the envelope alg (key type) it fits.
-JWT_ALGS: dict[str, str] = {"HS256": ENVELOPE_HMAC, "EdDSA": ENVELOPE_ED25519, "Ed25519": ENVELOPE_ED25519}
+# Every JWS algorithm implemented; each key verifies some of them (`_jwt_algs`).
+JWT_ALGORITHMS = ("HS256", "EdDSA", "Ed25519", "RS256", "PS256", "ES256")
+
+
+# A kid travels in JSON (JWK, JWT header, envelope), which cannot hold a lone surrogate.
+_KID_NOT_UNICODE = "kid must be valid Unicode (it holds a lone surrogate)"
 
 
 def _check_kid(kid: Any) -> str:
@@ -51,6 +69,8 @@ def _check_kid(kid: Any) -> str:
         raise TypeError(f"kid must be a str, not {type(kid).__name__}")
     if not kid or len(kid) > MAX_KID:
         raise InvalidKey(f"kid must be a non-empty string of at most {MAX_KID} characters")
+    if not is_unicode(kid):
+        raise InvalidKey(_KID_NOT_UNICODE)
     return str(kid)
 
 
@@ -63,8 +83,13 @@ def _as_bytes(value: Any, what: str) -> bytes:
 class _Key:
     __slots__ = ("_kid",)
 
-    #: The envelope algorithm of this key type.
+    #: The algorithm the key is bound to: the envelope algorithm of the keys that serve both
+    #: envelopes and JWTs (HMAC, Ed25519), the JWT algorithm of the JWT-only keys (RSA, P-256).
     alg: str = ""
+    #: The envelope algorithm (None: the key takes no part in envelopes).
+    _envelope_alg: str | None = None
+    #: The JWT algorithms the key verifies.
+    _jwt_algs: tuple[str, ...] = ()
 
     @property
     def kid(self) -> str:
@@ -83,7 +108,8 @@ class HmacKey(_Key):
     """A shared HMAC-SHA256 secret (≥ 32 bytes) under a key id."""
 
     __slots__ = ("_secret",)
-    alg = ENVELOPE_HMAC
+    alg = _envelope_alg = ENVELOPE_HMAC
+    _jwt_algs = ("HS256",)
 
     def __init__(self, kid: str, secret: bytes) -> None:
         kid = _check_kid(kid)
@@ -122,7 +148,8 @@ class Ed25519PublicKey(_Key):
     """An Ed25519 public key under a key id: 32 raw bytes, or a `PUBLIC KEY` PEM (str or bytes)."""
 
     __slots__ = ("_raw", "_verify_key")
-    alg = ENVELOPE_ED25519
+    alg = _envelope_alg = ENVELOPE_ED25519
+    _jwt_algs = ("EdDSA", "Ed25519")
 
     def __init__(self, kid: str, raw_or_pem: bytes | str) -> None:
         kid = _check_kid(kid)
@@ -156,7 +183,14 @@ class Ed25519PublicKey(_Key):
         """`{"kty": "OKP", "crv": "Ed25519", "kid", "x", ...}` (a public key has no private form)."""
         if private:
             raise InvalidKey("an Ed25519 public key has no private JWK")
-        return {"kty": "OKP", "crv": "Ed25519", "kid": self._kid, "alg": "EdDSA", "use": "sig", "x": b64url_encode(self._raw)}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "kid": self._kid,
+            "alg": "EdDSA",
+            "use": "sig",
+            "x": b64url_encode(self._raw),
+        }
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Ed25519PublicKey:
@@ -173,7 +207,8 @@ class Ed25519PrivateKey(_Key):
     """An Ed25519 signing key (32-byte seed) under a key id."""
 
     __slots__ = ("_seed", "_signing_key", "_public")
-    alg = ENVELOPE_ED25519
+    alg = _envelope_alg = ENVELOPE_ED25519
+    _jwt_algs = ("EdDSA", "Ed25519")
 
     def __init__(self, kid: str, seed: bytes) -> None:
         kid = _check_kid(kid)
@@ -223,110 +258,260 @@ class Ed25519PrivateKey(_Key):
         return f"Ed25519PrivateKey(kid={self._kid!r}, x={b64url_encode(self.public_bytes)!r})"
 
 
-Key = Union[HmacKey, Ed25519PublicKey, Ed25519PrivateKey]
-_KEY_TYPES = (HmacKey, Ed25519PublicKey, Ed25519PrivateKey)
+# ---- RSA and P-256 (JWT only) ----
+
+MIN_MODULUS_BITS = 2048
+MAX_MODULUS_BITS = 8192
+MODULUS_SIZE = "an RSA key must have a modulus of 2048 to 8192 bits"
+NOT_RSA = "not a valid RSA public key"
+NOT_RSA_PEM = "an RSA public key is a PEM (PUBLIC KEY or RSA PUBLIC KEY) or a JWK"
+NOT_A_POINT = "an EC key must be a point on P-256"
+NOT_EC_PEM = "an EC public key is a PEM (PUBLIC KEY) or a JWK"
+_RSA_ALGS = ("RS256", "PS256")
 
 
-class KeyRing:
-    """Keys by `kid` (several for rotation). Duplicate kids are refused (`InvalidKey`)."""
-
-    __slots__ = ("_keys",)
-
-    def __init__(self, keys: Iterable[Key] = ()) -> None:
-        if isinstance(keys, _KEY_TYPES):
-            keys = [keys]
-        by_kid: dict[str, Key] = {}
-        for key in keys:
-            if not isinstance(key, _KEY_TYPES):
-                raise TypeError(f"a KeyRing holds HmacKey, Ed25519PublicKey or Ed25519PrivateKey, not {type(key).__name__}")
-            if key.kid in by_kid:
-                raise InvalidKey(f"duplicate kid {key.kid!r} in the key ring")
-            by_kid[key.kid] = key
-        self._keys = by_kid
-
-    @classmethod
-    def from_jwks(cls, jwks: dict[str, Any]) -> KeyRing:
-        """A ring from a JWK Set `{"keys": [...]}`; any key that cannot be read refuses the whole set."""
-        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-            raise InvalidKey('a JWKS is an object with a "keys" array')
-        return cls([_key_from_jwk(jwk, i) for i, jwk in enumerate(jwks["keys"])])
-
-    def get(self, kid: str) -> Key | None:
-        return self._keys.get(kid) if isinstance(kid, str) else None
-
-    def to_jwks(self, private: bool = False) -> dict[str, list[dict[str, str]]]:
-        """`{"keys": [...]}`. Without `private`, HMAC keys (which have no public form) are left out."""
-        if private:
-            return {"keys": [key.to_jwk(private=True) for key in self._keys.values()]}
-        return {"keys": [key.to_jwk() for key in self._keys.values() if not isinstance(key, HmacKey)]}
-
-    def __contains__(self, kid: object) -> bool:
-        return isinstance(kid, str) and kid in self._keys
-
-    def __iter__(self) -> Iterator[Key]:
-        return iter(list(self._keys.values()))
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __repr__(self) -> str:
-        return f"KeyRing({list(self._keys.values())!r})"
+def _magnitude(value: bytes) -> bytes:
+    return value.lstrip(b"\0")
 
 
-def as_keyring(keys: Any) -> KeyRing:
-    """A `KeyRing` from a ring, a JWKS dict, one key, or a list/tuple of keys."""
-    if isinstance(keys, KeyRing):
-        return keys
-    if isinstance(keys, dict):
-        return KeyRing.from_jwks(keys)
-    if isinstance(keys, (*_KEY_TYPES, list, tuple)):
-        return KeyRing(keys)
-    raise TypeError(f"expected a KeyRing, a JWKS dict or keys, not {type(keys).__name__}")
+def _pem_bytes(pem: Any, not_pem: str) -> bytes:
+    if isinstance(pem, str):
+        if not pem.isascii():
+            raise InvalidKey(not_pem)
+        return pem.encode("ascii")
+    return _as_bytes(pem, "a PEM")
 
 
-# ---- JWK ----
-
-
-def _jwk_member(jwk: dict[str, Any], name: str, where: str) -> bytes:
+def _member_bytes(jwk: dict[str, Any], name: str) -> bytes:
+    """A strict base64url member of a JWK given on its own (no `JWKS key <i>` prefix)."""
     value = jwk.get(name)
     if not isinstance(value, str):
-        raise InvalidKey(f"{where}: {name!r} must be a base64url string")
+        raise InvalidKey(f"'{name}' must be a base64url string")
     try:
         return b64url_decode(value)
     except InvalidBase64:
-        raise InvalidKey(f"{where}: {name!r} is not strict base64url") from None
+        raise InvalidKey(f"'{name}' is not strict base64url") from None
 
 
-def _key_from_jwk(jwk: Any, index: int) -> Key:
-    where = f"JWKS key {index}"
-    if not isinstance(jwk, dict):
-        raise InvalidKey(f"{where}: a JWK is an object")
-    kid = jwk.get("kid")
-    if not isinstance(kid, str) or not kid or len(kid) > MAX_KID:
-        raise InvalidKey(f"{where}: 'kid' must be a non-empty string of at most {MAX_KID} characters")
-    if "use" in jwk and jwk["use"] != "sig":
-        raise InvalidKey(f"{where}: 'use' must be 'sig'")
-    kty = jwk.get("kty")
-    alg = jwk.get("alg")
-    if kty == "oct":
-        if "alg" in jwk and alg != "HS256":
-            raise InvalidKey(f"{where}: 'alg' does not fit an oct key")
-        return HmacKey(kid, _jwk_member(jwk, "k", where))
-    if kty == "OKP":
-        if jwk.get("crv") != "Ed25519":
-            raise InvalidKey(f"{where}: unsupported OKP curve")
-        if "alg" in jwk and alg not in ("EdDSA", "Ed25519"):
-            raise InvalidKey(f"{where}: 'alg' does not fit an Ed25519 key")
-        x = _jwk_member(jwk, "x", where)
-        if len(x) != 32:
-            raise InvalidKey(f"{where}: 'x' must be 32 bytes")
-        if "d" in jwk:
-            private = Ed25519PrivateKey(kid, _jwk_member(jwk, "d", where))
-            if not hmac.compare_digest(private.public_bytes, x):
-                raise InvalidKey(f"{where}: 'x' is not the public key of 'd'")
-            return private
-        return Ed25519PublicKey(kid, x)
-    raise InvalidKey(f"{where}: unsupported key type")
+class RsaPublicKey(_Key):
+    """An RSA public key under a key id, bound to `RS256` or `PS256` (`alg`; by default a JWK's own
+    `alg`, else `RS256`): a PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`, str or bytes) or a JWK dict.
+    Verifies JWTs only; a modulus under 2048 bits is refused."""
+
+    __slots__ = ("_n", "_e", "_alg", "_public")
+
+    def __init__(self, kid: str, key: str | bytes | dict[str, Any], alg: str | None = None) -> None:
+        kid = _check_kid(kid)
+        if alg is not None and (not isinstance(alg, str) or alg not in _RSA_ALGS):
+            raise InvalidKey("an RSA key's alg is RS256 or PS256")
+        if isinstance(key, dict):
+            n, e, alg = _rsa_from_jwk(key, alg)
+        else:
+            n, e = _rsa_from_pem(_pem_bytes(key, NOT_RSA_PEM))
+        self._init(kid, n, e, alg or "RS256")
+
+    @classmethod
+    def _from_numbers(cls, kid: str, n: bytes, e: bytes, alg: str) -> RsaPublicKey:
+        key = cls.__new__(cls)
+        key._init(_check_kid(kid), n, e, alg)
+        return key
+
+    def _init(self, kid: str, n: bytes, e: bytes, alg: str) -> None:
+        n, e = _magnitude(n), _magnitude(e)
+        n_int, e_int = int.from_bytes(n, "big"), int.from_bytes(e, "big")
+        if not MIN_MODULUS_BITS <= n_int.bit_length() <= MAX_MODULUS_BITS:
+            raise InvalidKey(MODULUS_SIZE)
+        if not (n_int & 1 and e_int & 1 and 2 <= e_int.bit_length() <= 33):
+            raise InvalidKey(NOT_RSA)
+        try:
+            public = rsa.RSAPublicNumbers(e_int, n_int).public_key()
+        except ValueError:
+            raise InvalidKey(NOT_RSA) from None
+        object.__setattr__(self, "_kid", kid)
+        object.__setattr__(self, "_n", n)
+        object.__setattr__(self, "_e", e)
+        object.__setattr__(self, "_alg", alg)
+        object.__setattr__(self, "_public", public)
+
+    @property
+    def alg(self) -> str:  # type: ignore[override]
+        """`RS256` or `PS256`: the one JWT algorithm this key verifies."""
+        return self._alg
+
+    @property
+    def _jwt_algs(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self._alg,)
+
+    @property
+    def key_size(self) -> int:
+        """The modulus length in bits."""
+        return int.from_bytes(self._n, "big").bit_length()
+
+    def verify(self, data: bytes, signature: bytes) -> bool:
+        """Whether `signature` is this key's signature of `data` in its scheme; a signature is
+        exactly as long as the modulus."""
+        signature = bytes(signature)
+        if len(signature) != len(self._n):
+            return False
+        scheme = (
+            padding.PKCS1v15()
+            if self._alg == "RS256"
+            else padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        )
+        try:
+            self._public.verify(signature, bytes(data), scheme, hashes.SHA256())
+        except InvalidSignature:
+            return False
+        return True
+
+    def to_jwk(self, private: bool = False) -> dict[str, str]:
+        """`{"kty": "RSA", "kid", "alg", "use": "sig", "n", "e"}` (a public key has no private form)."""
+        if private:
+            raise InvalidKey("an RSA public key has no private JWK")
+        return {
+            "kty": "RSA",
+            "kid": self._kid,
+            "alg": self._alg,
+            "use": "sig",
+            "n": b64url_encode(self._n),
+            "e": b64url_encode(self._e),
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not RsaPublicKey:
+            return NotImplemented
+        return (self._kid, self._n, self._e, self._alg) == (other._kid, other._n, other._e, other._alg)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RsaPublicKey(kid={self._kid!r}, alg={self._alg!r}, key_size={self.key_size!r})"
+
+
+def _rsa_from_pem(pem: bytes) -> tuple[bytes, bytes]:
+    label = der.pem_label(pem)
+    try:
+        if label == "PUBLIC KEY":
+            body = der.pem_body(pem, "PUBLIC KEY")
+        elif label == "RSA PUBLIC KEY":
+            return der.rsa_public_key(der.pem_body(pem, "RSA PUBLIC KEY"))
+        else:
+            raise InvalidKey(NOT_RSA_PEM)
+    except der.Malformed:
+        raise InvalidKey(NOT_RSA_PEM) from None
+    try:
+        info = der.spki(body)
+    except der.Malformed:
+        info = ("other",)
+    if info[0] != "rsa":
+        raise InvalidKey("the PEM is not an RSA SubjectPublicKeyInfo")
+    return info[1], info[2]
+
+
+def _rsa_from_jwk(jwk: dict[str, Any], alg: str | None) -> tuple[bytes, bytes, str | None]:
+    if jwk.get("kty") != "RSA":
+        raise InvalidKey(NOT_RSA_PEM)
+    if "alg" in jwk:
+        own = jwk["alg"]
+        if not isinstance(own, str) or own not in _RSA_ALGS:
+            raise InvalidKey("'alg' does not fit an RSA key")
+        if alg is not None and own != alg:
+            raise InvalidKey("the JWK's 'alg' is not the alg given")
+        alg = own
+    return _member_bytes(jwk, "n"), _member_bytes(jwk, "e"), alg
+
+
+class EcPublicKey(_Key):
+    """A P-256 public key under a key id (`ES256`): a `PUBLIC KEY` PEM (str or bytes) or a JWK dict.
+    Verifies JWTs only; signatures are `r || s` (64 bytes), high or low S."""
+
+    __slots__ = ("_x", "_y", "_public")
+    alg = "ES256"
+    crv = "P-256"
+    _jwt_algs = ("ES256",)
+
+    def __init__(self, kid: str, key: str | bytes | dict[str, Any]) -> None:
+        kid = _check_kid(kid)
+        if isinstance(key, dict):
+            if key.get("kty") != "EC" or key.get("crv") != "P-256":
+                raise InvalidKey(NOT_EC_PEM)
+            if "alg" in key and key["alg"] != "ES256":
+                raise InvalidKey("'alg' does not fit an EC key")
+            x, y = _member_bytes(key, "x"), _member_bytes(key, "y")
+        else:
+            try:
+                body = der.pem_body(_pem_bytes(key, NOT_EC_PEM), "PUBLIC KEY")
+            except der.Malformed:
+                raise InvalidKey(NOT_EC_PEM) from None
+            try:
+                info = der.spki(body)
+            except der.Malformed:
+                info = ("other",)
+            if info[0] != "p256":
+                raise InvalidKey("the PEM is not a P-256 SubjectPublicKeyInfo")
+            point = info[1]
+            if len(point) != 65 or point[0] != 4:
+                raise InvalidKey(NOT_A_POINT)
+            x, y = point[1:33], point[33:]
+        self._init(kid, x, y)
+
+    @classmethod
+    def _from_coordinates(cls, kid: str, x: bytes, y: bytes) -> EcPublicKey:
+        key = cls.__new__(cls)
+        key._init(_check_kid(kid), x, y)
+        return key
+
+    def _init(self, kid: str, x: bytes, y: bytes) -> None:
+        if len(x) != 32 or len(y) != 32:
+            raise InvalidKey(NOT_A_POINT)
+        try:
+            public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
+        except ValueError:
+            raise InvalidKey(NOT_A_POINT) from None
+        object.__setattr__(self, "_kid", kid)
+        object.__setattr__(self, "_x", bytes(x))
+        object.__setattr__(self, "_y", bytes(y))
+        object.__setattr__(self, "_public", public)
+
+    def verify(self, data: bytes, signature: bytes) -> bool:
+        """Whether `signature` (`r || s`, 64 bytes; DER is refused) is this key's ES256 signature."""
+        signature = bytes(signature)
+        if len(signature) != 64:
+            return False
+        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        try:
+            self._public.verify(encode_dss_signature(r, s), bytes(data), ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return False
+        return True
+
+    def to_jwk(self, private: bool = False) -> dict[str, str]:
+        """`{"kty": "EC", "crv": "P-256", "kid", "alg": "ES256", "use": "sig", "x", "y"}`."""
+        if private:
+            raise InvalidKey("an EC public key has no private JWK")
+        return {
+            "kty": "EC",
+            "crv": "P-256",
+            "kid": self._kid,
+            "alg": "ES256",
+            "use": "sig",
+            "x": b64url_encode(self._x),
+            "y": b64url_encode(self._y),
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not EcPublicKey:
+            return NotImplemented
+        return (self._kid, self._x, self._y) == (other._kid, other._x, other._y)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EcPublicKey(kid={self._kid!r}, crv='P-256', x={b64url_encode(self._x)!r})"
+
+
+Key = HmacKey | Ed25519PublicKey | Ed25519PrivateKey | RsaPublicKey | EcPublicKey
+KEY_TYPES = (HmacKey, Ed25519PublicKey, Ed25519PrivateKey, RsaPublicKey, EcPublicKey)
 
 
 # ---- PEM (SubjectPublicKeyInfo, id-Ed25519 = 1.3.101.112) ----

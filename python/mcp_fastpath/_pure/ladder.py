@@ -12,7 +12,14 @@ from typing import Any
 
 from ..errors import Rejection
 from ..limits import DEFAULT_LIMITS, Limits
-from .headers import HEADER_MISMATCH, NAME_KEYS, PROTOCOL_VERSION_KEY, RoutingHeaders, decode_header_value, routing_headers
+from .headers import (
+    HEADER_MISMATCH,
+    NAME_KEYS,
+    PROTOCOL_VERSION_KEY,
+    RoutingHeaders,
+    decode_header_value,
+    routing_headers,
+)
 from .json import JsonError, parse
 from .messages import ErrorResponse, Notification, Request, Response, RoutingKeys
 
@@ -32,9 +39,7 @@ _ID_MIN = -(2**63)
 _ID_MAX = 2**63 - 1
 
 _NOT_ONE_MESSAGE = "Body must be a single JSON-RPC request or notification object"
-_MISSING_META = (
-    f"params._meta must be an object carrying the required {PROTOCOL_VERSION_KEY!r} and {CAPABILITIES_KEY!r} envelope keys"
-)
+_MISSING_META = f"params._meta must be an object carrying the required {PROTOCOL_VERSION_KEY!r} and {CAPABILITIES_KEY!r} envelope keys"
 
 
 def _read_body(body: Any, limits: Limits) -> Any:
@@ -69,20 +74,40 @@ def _unsupported(requested: str, supported: tuple[str, ...], request_id: Any) ->
     )
 
 
+def served_versions(versions: Any) -> tuple[str, ...]:
+    """The `supported_versions` argument as a tuple (None: the versions this package serves);
+    `TypeError` for anything but str versions."""
+    if versions is None or versions is DEFAULT_VERSIONS:
+        return DEFAULT_VERSIONS
+    supported = tuple(versions)
+    for version in supported:
+        if not isinstance(version, str) or not (version.isascii() or _is_unicode(version)):
+            raise TypeError("supported_versions must hold str (valid Unicode) versions")
+    return supported
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode(
     body: bytes,
     headers: Any = None,
     *,
     limits: Limits | None = None,
-    supported_versions: tuple[str, ...] | list[str] | None = ("2026-07-28",),
+    supported_versions: tuple[str, ...] | list[str] | None = None,
 ) -> Request | Notification | Response | ErrorResponse:
-    """Decode and validate one message. Raises `Rejection` for anything not served (see DESIGN §5).
+    """Decode and validate one message. Raises `Rejection` for anything not served (the wire rules of README.md and docs/architecture.md).
 
     `headers` (a mapping or `(name, value)` pairs, names any case) turns on the header rung and
     means "an HTTP POST to a server": a posted response is then refused. `headers=None` (stdio,
     queues, a client reading replies) skips the header rung and lets responses through.
     """
-    supported = tuple(supported_versions) if supported_versions is not None else DEFAULT_VERSIONS
+    supported = served_versions(supported_versions)
     message = _read_body(body, limits or DEFAULT_LIMITS)
     if type(message) is not dict:
         raise _shape(message)
@@ -125,7 +150,9 @@ def decode(
                 request_id=request_id,
             )
         if routing.values.get("mcp-method") != method:
-            raise Rejection(HEADER_MISMATCH, "mcp-method header does not match the request body's method", request_id=request_id)
+            raise Rejection(
+                HEADER_MISMATCH, "mcp-method header does not match the request body's method", request_id=request_id
+            )
         if name_key is not None:
             body_name = params.get(name_key)  # type: ignore[union-attr]
             if body_name is not None and decode_header_value(routing.values.get("mcp-name")) != body_name:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import Forbidden, Unauthenticated
+from .jcs import is_unicode
 
 __all__ = ["ScopePolicy"]
 
@@ -30,12 +31,16 @@ class ScopePolicy:
         for key, scopes in rules.items():
             if not isinstance(key, str):
                 raise TypeError(f"rule keys are str, not {type(key).__name__}")
+            if not is_unicode(key):
+                raise ValueError(f"rule key {key!r} is not valid Unicode (it holds a lone surrogate)")
             if isinstance(scopes, (str, bytes)):
                 raise TypeError(f"the scopes of rule {key!r} must be a list of str, not a single string")
             scopes = tuple(scopes)
             for scope in scopes:
                 if not isinstance(scope, str) or not _SCOPE_TOKEN.fullmatch(scope):
-                    raise ValueError(f"rule {key!r}: a scope is a non-empty RFC 6749 scope-token (printable ASCII, no space, quote or backslash)")
+                    raise ValueError(
+                        f"rule {key!r}: a scope is a non-empty RFC 6749 scope-token (printable ASCII, no space, quote or backslash)"
+                    )
             parsed[key] = tuple(dict.fromkeys(scopes))
         self._rules = parsed
 
@@ -44,7 +49,10 @@ class ScopePolicy:
         return dict(self._rules)
 
     def required(self, method: str, name: str | None = None) -> tuple[str, ...]:
-        """The scopes the most specific matching rule requires (`()` when none matches)."""
+        """The scopes the most specific matching rule requires (`()` when none matches). `method`
+        and `name` are `str` (`TypeError` otherwise); text that is not Unicode matches no rule key."""
+        if not isinstance(method, str) or (name is not None and not isinstance(name, str)):
+            raise TypeError("method and name are str (name may be None)")
         if name is not None:
             scopes = self._rules.get(f"{method}:{name}")
             if scopes is not None:
