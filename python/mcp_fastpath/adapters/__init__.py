@@ -1,7 +1,8 @@
 """Adapters that put mcp-fastpath in front of real MCP servers.
 
 - `mcp_fastpath.adapters.sdk`: `fast_http_app(server, ...)` for an official-SDK (`mcp` ≥ 2.3)
-  server, and `FastTokenVerifier` for the SDK's own transport (needs `pip install mcp-fastpath[sdk]`).
+  server or a FastMCP (4.2) server, and `FastTokenVerifier` for the SDK's own transport (needs
+  `pip install mcp-fastpath[sdk]`, or `[fastmcp]`).
 - `mcp_fastpath.adapters.asgi`: `EnvelopeGuard(app, gate=...)`, ASGI middleware for any MCP app.
 
 What a tool sees: both adapters hand the verified identity on in two places,
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._context import Admission, current_admission
+from .._admission import Admission, current_admission
 
 __all__ = ["Admission", "EnvelopeGuard", "FastTokenVerifier", "current_admission", "fast_http_app"]
 

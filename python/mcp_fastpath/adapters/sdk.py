@@ -3,21 +3,36 @@ request path for stateless (2026-07-28) POSTs.
 
 ```python
 from mcp_fastpath.adapters.sdk import fast_http_app
-app = fast_http_app(mcp_server)                       # an MCPServer or a lowlevel Server
+app = fast_http_app(mcp_server)                       # an MCPServer, a lowlevel Server or a FastMCP server
 app = fast_http_app(mcp_server, gate=fp.Gate(...), replay=fp.MemoryReplayCache())
 uvicorn.run(app)
 ```
 
+FastMCP (4.2): the app is FastMCP's own `http_app()` (its routes, its auth, its Host/Origin
+guard, its lifespan), with the fast path in the place of its session manager's request entry,
+installed each time the app's lifespan makes a new manager (`adapters/_server_kinds.py`);
+`tools/call` goes into FastMCP's own handler (`adapters/_direct_fastmcp.py`). The rest of this
+docstring holds for it too, with FastMCP's `http_app` in the place of the SDK's app.
+
 What goes where
 - A POST to `path` whose `MCP-Protocol-Version` header names a stateless-era version (anything but
   the handshake revisions; the SDK session manager's own routing rule) takes the fast path below.
-- Everything else is the SDK's own `streamable_http_app` (same settings), untouched: handshake-era
-  clients and `initialize`, sessions, GET / DELETE, the SDK's auth middleware and routes, custom
-  routes, lifespan. The fast path is installed *inside* that app, in place of the session
-  manager's request entry (`session_manager.asgi_app`): Starlette routing and any SDK auth
-  middleware (`token_verifier`) still run first, exactly as for the stock app.
+- Everything else is the SDK's own `streamable_http_app` (same settings): handshake-era clients and
+  `initialize`, sessions, GET / DELETE, the SDK's auth middleware and routes, custom routes,
+  lifespan. The fast path is installed *inside* that app, in place of the session manager's request
+  entry (`session_manager.asgi_app`): Starlette routing and any SDK auth middleware
+  (`token_verifier`) still run first, exactly as for the stock app.
+- With a `gate`, handshake-era traffic to `path` first meets the `legacy` rule
+  (`adapters/_legacy.py`): refused (the default), or served only with a valid bearer JWT on every
+  request. No request reaches a tool unauthenticated, whatever protocol version it claims.
 - `subscriptions/listen` (a notification stream for as long as the client listens) is admitted
   and verified here, then handed to the SDK's own stateless-era handler with the body replayed.
+- The gate may be a provider (`mcp_fastpath.gates`) whose keys change while the app runs; the
+  admission of both paths is `adapters/_admit.py`. When the gate checks JWTs, the OAuth resource
+  metadata (RFC 9728) is served at `/.well-known/oauth-protected-resource[<path>]` and named in
+  every 401/403 challenge (`adapters/_resource_metadata.py`).
+- `access_log` / `metrics`: an `ObservedApp` (`adapters/_observe.py`) around the whole app; without
+  them the app is returned as before, with none of that code on the request path.
 
 Responses: JSON or SSE, as the SDK's app with the same `json_response` (default False, the SDK's
 default: SSE mode). In JSON mode every reply is one JSON object and request-scoped notifications
@@ -26,13 +41,13 @@ and answers plain JSON (with the mapped status) when it finishes within the defe
 (`SSE_PING_INTERVAL`, the SDK's 15 s) without emitting a notification; on the first notification,
 or once the window elapses, it commits `text/event-stream`: one `event: message` frame per
 notification, a `: ping` comment after every silent interval, the reply as the last frame (status
-200). Here, by what the request lets the server send (`_may_notify`):
+200). Here, by what the request lets the server send (`_sse.may_notify`):
 - a request that may receive request-scoped notifications — `params._meta.progressToken` set
   (basic/patterns/progress; `ctx.report_progress`) or the `io.modelcontextprotocol/logLevel`
   `_meta` key present (server/utilities/logging: no `notifications/message` without it;
-  `ctx.log`/`ctx.info`/…) — runs the SDK's deferral step for step (`_serve_deferred`: handler task,
+  `ctx.log`/`ctx.info`/…) — runs the SDK's deferral step for step (`_sse.serve_deferred`: handler task,
   zero-buffer notification stream, disconnect watch that cancels the handler);
-- any other request is dispatched inline, as in JSON mode (`_InlineStreamContext`): no task
+- any other request is dispatched inline, as in JSON mode (`_sse.InlineStreamContext`): no task
   group, one loop timer. If its handler emits a notification anyway (list-change notifications
   are `subscriptions/listen` goods at this revision and the SDK drops them on a request's
   connection channel, but `ctx.notify(...)` / `send_notification(..., related_request_id=...)`
@@ -56,7 +71,7 @@ The fast path, step by step (the SDK's `handle_modern_request` order):
    `_meta`, header/body agreement, version) in one call, instead of `json.loads`, two pydantic
    envelope models, `find_duplicated_routing_header` and `classify_inbound_request`;
    a `Rejection` is answered with its status, `Rejection.headers` and `to_bytes()`;
-4. `Mcp-Param-*`: `fp.check_param_headers` with a per-tool input-schema cache (see `_SchemaCache`);
+4. `Mcp-Param-*`: `fp.check_param_headers` with a per-tool input-schema cache (see `_param_headers.SchemaCache`);
 5. dispatch: `mcp.server.runner.serve_one` — the SDK's own per-request kernel (spec-method params
    validation, the server middleware chain incl. request-state sealing and user middleware,
    handler lookup, tool-argument validation, result sieve, `serverInfo` stamp);
@@ -67,11 +82,11 @@ The fast path, step by step (the SDK's `handle_modern_request` order):
 What is bypassed, and why that is safe
 - Starlette's `Request`/`Response` objects and the pydantic `JSONRPCRequest`/`JSONRPCResponse`
   round trips on the request path: replaced by the codec, which enforces the same rules (and is
-  stricter on duplicate keys, NaN, depth; DESIGN §5). Tools still get a Starlette `Request` as
+  stricter on duplicate keys, NaN, depth: the README's deliberate divergences). Tools still get a Starlette `Request` as
   `ctx.request_context.request` (built lazily-cheap from the scope; `await request.body()` works).
 - The `RequestBodyLimitMiddleware` buffer-and-replay: the body is read once, with the same limit.
 - The `tools/list` walk the SDK runs per `tools/call` when a lowlevel server has no
-  `get_tool_input_schema`: cached only when `tool_schema_ttl_s > 0` (see `_SchemaCache`).
+  `get_tool_input_schema`: cached only when `tool_schema_ttl_s > 0` (see `_param_headers.SchemaCache`).
 - The OpenTelemetry server span (`OpenTelemetryMiddleware`, first in `server.middleware`), only
   while no OpenTelemetry SDK tracer provider is installed (the API's proxy/no-op provider: the
   span is never recorded, it only costs). Once a real provider is set, or with `trace=True`, the
@@ -91,730 +106,30 @@ own transport and auth middleware (`MCPServer(token_verifier=FastTokenVerifier(.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-import anyio
 from mcp.server.auth.provider import AccessToken
-from mcp.server.connection import Connection
-from mcp.server.lowlevel.server import Server
-from mcp.server.runner import ServerRunner, aclose_shielded, modern_error_data, serve_one
-from mcp.server.streamable_http import check_accept_headers
-from mcp.server.transport_security import (
-    DEFAULT_MAX_REQUEST_BODY_SIZE,
-    TransportSecurityMiddleware,
-    TransportSecuritySettings,
-)
-from mcp.shared.exceptions import NoBackChannelError
-from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
-from mcp.shared.message import ServerMessageMetadata
-from mcp.shared.transport_context import TransportContext
-from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, LOG_LEVEL_META_KEY, PROTOCOL_VERSION_META_KEY
-from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCResponse
-from starlette.requests import Request
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
-from .. import Rejection, admit_once, check_param_headers, decode, encode_error, encode_response, http_status
-from .. import Notification as _Notification
-from ._asgi import (
-    HANDSHAKE_VERSIONS,
-    BodyTooLarge,
-    Disconnected,
-    header,
-    read_body,
-    replaying_receive,
-    route_path,
-    send_response,
-)
-from ._context import set_admission
+from .. import Rejection
+from .._protocol import SIGNED_ENVELOPE_EXTENSION
+from ..gates import as_gate_provider
+from ..resource_metadata import WELL_KNOWN
+from ._admit import Admitter
+from ._fast_path import FastPath, FrontDoor, plain_route
+from ._identity import access_token_for
+from ._legacy import LegacyTraffic
+from ._lifespan import hook_starlette
+from ._observe import ObservedApp
+from ._resource_metadata import ResourceMetadataService, metadata_service
+from ._server_kinds import server_kind
+from ._sync_hop import SyncHop
 
 __all__ = ["FastTokenVerifier", "fast_http_app"]
 
 logger = logging.getLogger(__name__)
-
-_TOO_LARGE = b"Request body too large"
-_TEXT = (b"content-type", b"text/plain; charset=utf-8")
-_LISTEN = "subscriptions/listen"
-_LIST_PAGE_CAP = 100
-SIGNED_ENVELOPE_EXTENSION = "dev.mcp-fastpath/signed-envelope"
-
-
-def _lowlevel(server: Any) -> Server[Any]:
-    if isinstance(server, Server):
-        return server
-    inner = getattr(server, "_lowlevel_server", None)  # MCPServer keeps its lowlevel Server here
-    if isinstance(inner, Server):
-        return inner
-    raise TypeError(f"fast_http_app needs an MCPServer or a lowlevel Server, not {type(server).__name__}")
-
-
-def _security_settings(security: TransportSecuritySettings | None, host: str) -> TransportSecuritySettings | None:
-    # The SDK's own default (Server.streamable_http_app): DNS-rebinding protection for loopback hosts.
-    if security is None and host in ("127.0.0.1", "localhost", "::1"):
-        return TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
-            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
-        )
-    return security
-
-
-# ---------------------------------------------------------------------------------------------
-# Dispatch contexts for one exchange (the SDK's DispatchContext protocol).
-
-# The SDK's SSE response (mcp.server._streamable_http_modern, mcp 2.3): these headers, one
-# `event: message` frame per JSON-RPC message, a `: ping` comment after every interval of silence.
-SSE_PING_INTERVAL: float = 15.0
-_SSE_HEADERS: list[tuple[bytes, bytes]] = [
-    (b"content-type", b"text/event-stream"),
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"connection", b"keep-alive"),
-    (b"x-accel-buffering", b"no"),
-]
-_SSE_PING = b": ping\r\n\r\n"
-
-
-def _frame(payload: bytes) -> bytes:
-    return b"event: message\r\ndata: " + payload + b"\r\n\r\n"
-
-
-def _notification_frame(method: str, params: Any) -> bytes:
-    """A notification as the SDK frames it (its JSONRPCNotification dump): rare path, exact bytes."""
-    import json
-
-    body = dict(params) if params is not None else None
-    dumped = JSONRPCNotification(jsonrpc="2.0", method=method, params=body).model_dump(
-        mode="json", by_alias=True, exclude_none=True
-    )
-    return _frame(json.dumps(dumped, separators=(",", ":")).encode())
-
-
-def _progress_params(token: Any, progress: float, total: float | None, message: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"progressToken": token, "progress": progress}
-    if total is not None:
-        params["total"] = total
-    if message is not None:
-        params["message"] = message
-    return params
-
-
-@dataclass(slots=True)
-class SilentDispatchContext:
-    """A `DispatchContext` with no back-channel (2026-07-28 servers send no requests) and nowhere
-    for notifications to go: one HTTP exchange answered with one JSON reply (JSON mode drops
-    notifications, as the SDK does), or a task's tool call (a task has no response stream)."""
-
-    transport: TransportContext
-    request_id: Any
-    message_metadata: ServerMessageMetadata
-    progress_token: Any = None
-    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
-    can_send_request: bool = False
-
-    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
-        raise NoBackChannelError(method)
-
-    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
-        return None
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        return None
-
-
-@dataclass(slots=True)
-class _InlineStreamContext:
-    """SSE mode, a request that cannot emit a request-scoped notification by the protocol (see
-    `_may_notify`): dispatched inline in the request's task, like JSON mode, with no task group
-    and no stream. The SDK's SSE behaviour is still kept, lazily:
-    - should the handler emit a notification anyway (`ctx.notify`, `send_notification(...,
-      related_request_id=...)`), the first one commits `text/event-stream` right here, from the
-      handler's task, and every frame is written as the SDK writes it (nothing is dropped);
-    - should it run silent for `SSE_PING_INTERVAL` (`arm`: one loop timer, cancelled when the
-      reply is written), a keepalive task commits the stream and writes `: ping` after every
-      interval without a write, as the SDK's writer does.
-    Writes are serialized (`lock`, created on the first one), in order. Not kept: the SDK
-    cancels the handler when the client disconnects; here it runs to the end (what it writes
-    then is discarded by the server), as in JSON mode."""
-
-    transport: TransportContext
-    request_id: Any
-    message_metadata: ServerMessageMetadata
-    send: Any
-    progress_token: Any = None
-    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
-    can_send_request: bool = False
-    started: bool = False
-    finished: bool = False
-    lock: anyio.Lock | None = None
-    last_write: float = 0.0
-    timer: Any = None
-    keepalive: Any = None
-
-    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
-        raise NoBackChannelError(method)
-
-    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
-        frame = _notification_frame(method, params)
-        if self.lock is None:
-            self.lock = anyio.Lock()
-        async with self.lock:  # one writer at a time, in order (the SDK's zero-buffer stream)
-            if self.finished:
-                logger.debug("dropped %s: response stream closed", method)
-                return
-            await self._write(frame)
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        if self.progress_token is None:
-            return
-        await self.notify("notifications/progress", _progress_params(self.progress_token, progress, total, message))
-
-    async def _write(self, body: bytes) -> None:
-        if not self.started:
-            self.started = True
-            await self.send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
-        await self.send({"type": "http.response.body", "body": body, "more_body": True})
-        self.last_write = time.monotonic()
-
-    # -- keepalive -----------------------------------------------------------------------------
-
-    def arm(self) -> None:
-        """Start the silence timer (asyncio only: under another event loop, no keepalive)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self.last_write = time.monotonic()
-        self.timer = loop.call_later(SSE_PING_INTERVAL, self._silent, loop)
-
-    def _silent(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.timer = None
-        if not self.finished:
-            self.keepalive = loop.create_task(self._ping())
-
-    async def _ping(self) -> None:
-        if self.lock is None:
-            self.lock = anyio.Lock()
-        try:
-            while True:
-                wait = self.last_write + SSE_PING_INTERVAL - time.monotonic()
-                if wait > 0:
-                    await anyio.sleep(wait)
-                    continue
-                async with self.lock:
-                    if self.finished:
-                        return
-                    if time.monotonic() - self.last_write >= SSE_PING_INTERVAL or not self.started:
-                        await self._write(_SSE_PING)
-        except Exception:  # the client is gone, or the server shuts down: the reply path decides
-            logger.debug("SSE keepalive stopped", exc_info=True)
-
-    def disarm(self) -> None:
-        self.finished = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.keepalive is not None:
-            self.keepalive.cancel()
-
-    async def finish(self, status: int, payload: bytes) -> None:
-        """The reply: plain JSON with its status if nothing was written, else the last frame."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.lock is None:  # nothing was written, and nothing is writing
-            self.finished = True
-            await send_response(self.send, status, payload)
-            return
-        async with self.lock:
-            self.finished = True
-            if self.started:
-                await self.send({"type": "http.response.body", "body": _frame(payload), "more_body": False})
-            else:
-                await send_response(self.send, status, payload)
-        if self.keepalive is not None:
-            self.keepalive.cancel()
-
-
-@dataclass(slots=True)
-class _DeferredStreamContext:
-    """SSE mode, a request that may emit request-scoped notifications: the handler runs as a
-    sibling task and its notifications go through `sink` (a zero-buffer stream) to the response
-    writer, which defers committing to `text/event-stream` exactly as the SDK does."""
-
-    transport: TransportContext
-    request_id: Any
-    message_metadata: ServerMessageMetadata
-    progress_token: Any = None
-    sink: Any = None
-    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
-    can_send_request: bool = False
-
-    async def send_raw_request(self, method: str, params: Any, opts: Any = None) -> dict[str, Any]:
-        raise NoBackChannelError(method)
-
-    async def notify(self, method: str, params: Any, opts: Any = None) -> None:
-        if self.sink is None:
-            return
-        frame = _notification_frame(method, params)
-        try:
-            await self.sink.send(frame)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            logger.debug("dropped %s: response stream closed", method)
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        if self.progress_token is None:
-            return
-        await self.notify("notifications/progress", _progress_params(self.progress_token, progress, total, message))
-
-
-def _may_notify(params: Any, progress_token: Any) -> bool:
-    """Whether, by the 2026-07-28 protocol, the server may emit a notification on this request's
-    stream: a `progressToken` in `params._meta` (basic/patterns/progress: progress only for a
-    request that carries one; the SDK's `ctx.report_progress` is a no-op without it), or the
-    `io.modelcontextprotocol/logLevel` `_meta` key (server/utilities/logging: no
-    `notifications/message` for a request without it; the SDK's `ctx.log` drops them then).
-    List-change and resource-update notifications belong to `subscriptions/listen` streams (the SDK
-    drops them on a request's connection channel), so they do not count."""
-    if progress_token is not None:
-        return True
-    meta = params.get("_meta") if isinstance(params, Mapping) else None
-    return isinstance(meta, Mapping) and meta.get(LOG_LEVEL_META_KEY) is not None
-
-
-# ---------------------------------------------------------------------------------------------
-# Mcp-Param-* input-schema cache.
-
-
-def _declares_headers(schema: Any) -> bool:
-    """Whether any subschema carries `x-mcp-header`: without one, `Mcp-Param-*` headers validate
-    nothing (SDK: `validate_mcp_param_headers` walks annotated positions only), so the check
-    can be skipped."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if "x-mcp-header" in node:
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
-class _SchemaCache:
-    """Per-tool input schemas for the `Mcp-Param-*` check, keyed by tool name.
-
-    - With `get_tool_input_schema` (every `MCPServer`; a lowlevel `Server` that passes one) the
-      registry lookup itself is a dict read, so it runs on every call; what is cached is the derived
-      fact "does this schema declare any `x-mcp-header`", keyed by tool name and valid while the
-      registry returns the *same schema object* (`is`). Adding, replacing or removing a tool gives
-      a new object (or None), so the entry refreshes itself the next call: no stale schema, and no
-      schema walk per call.
-    - Without it, the SDK asks the server's own `tools/list` handler on every `tools/call` (through
-      `serve_one`, so a caller-scoped catalog answers for this caller). That stays the default
-      here (`ttl_s=0`). With `ttl_s > 0` the listing's schemas are kept, by tool name, for that many
-      seconds and the whole cache is dropped when it expires — only for servers whose catalog is
-      the same for every caller; a changed tool list is seen within `ttl_s`.
-    """
-
-    __slots__ = ("_lookup", "_flags", "_ttl_s", "_listed", "_listed_at")
-
-    def __init__(self, lookup: Any, ttl_s: float) -> None:
-        self._lookup = lookup
-        self._flags: dict[str, tuple[Any, bool]] = {}
-        self._ttl_s = ttl_s
-        self._listed: dict[str, Any] = {}
-        self._listed_at = 0.0
-
-    def declared(self, name: str, schema: Any) -> bool:
-        entry = self._flags.get(name)
-        if entry is not None and entry[0] is schema:
-            return entry[1]
-        flag = _declares_headers(schema)
-        if len(self._flags) > 10_000:
-            self._flags.clear()
-        self._flags[name] = (schema, flag)
-        return flag
-
-    async def schema(self, app: _FastPath, name: str, exchange: Any) -> Any:
-        if self._lookup is not None:
-            try:
-                return self._lookup(name)
-            except Exception:
-                # Fail-open like the SDK: header validation must never break a working call path.
-                logger.exception("Mcp-Param header validation skipped: get_tool_input_schema raised")
-                return None
-        if self._ttl_s > 0:
-            now = time.monotonic()
-            if now - self._listed_at > self._ttl_s:
-                self._listed = {}
-                self._listed_at = now
-            elif name in self._listed:
-                return self._listed[name]
-            schema = await app.list_schema(name, exchange, self._listed)
-            self._listed.setdefault(name, schema)
-            return schema
-        return await app.list_schema(name, exchange, None)
-
-
-# ---------------------------------------------------------------------------------------------
-# The OpenTelemetry bypass.
-
-
-def _tracing_installed() -> bool:
-    """True once an OpenTelemetry SDK tracer provider is installed (the API alone gives a proxy
-    provider whose spans are non-recording)."""
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - the SDK depends on opentelemetry-api
-        return False
-    provider = trace.get_tracer_provider()
-    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
-
-
-class _Runner(ServerRunner):
-    """`ServerRunner` whose middleware chain leaves out the SDK's `OpenTelemetryMiddleware`
-    (only used while tracing is off, see the module docstring); everything else is the SDK's."""
-
-    def _compose_server_middleware(self, inner: Any) -> Any:
-        from mcp.server._otel import OpenTelemetryMiddleware
-
-        middleware = self.server.middleware
-        if not any(isinstance(m, OpenTelemetryMiddleware) for m in middleware):
-            return super()._compose_server_middleware(inner)
-        call = inner
-        for m in reversed(middleware):
-            if not isinstance(m, OpenTelemetryMiddleware):
-                call = _bind(m, call)
-        return call
-
-
-def _bind(middleware: Any, call_next: Any) -> Any:
-    async def call(ctx: Any) -> Any:
-        return await middleware(ctx, call_next)
-
-    return call
-
-
-async def _serve_one_untraced(server: Any, dctx: Any, method: str, params: Any, *, connection: Any, lifespan_state: Any) -> Any:
-    """`serve_one` (mcp.server.runner) with `_Runner`: same kernel, same teardown."""
-    runner = _Runner(server, connection, lifespan_state)
-    try:
-        return await runner.on_request(dctx, method, params)
-    finally:
-        await aclose_shielded(connection)
-
-
-# ---------------------------------------------------------------------------------------------
-# The fast path.
-
-
-class _FastPath:
-    """The session manager's request entry with the stateless-era POST served by mcp-fastpath."""
-
-    def __init__(
-        self,
-        lowlevel: Server[Any],
-        manager: Any,
-        sdk_entry: Any,
-        *,
-        gate: Any,
-        replay: Any,
-        max_skew_s: float,
-        json_response: bool,
-        security: TransportSecuritySettings | None,
-        max_body: int,
-        limits: Any,
-        tool_schema_ttl_s: float,
-        trace: bool | None,
-    ) -> None:
-        self.lowlevel = lowlevel
-        self.manager = manager
-        self.sdk_entry = sdk_entry
-        self.gate = gate
-        self.replay = replay
-        self.max_skew_s = max_skew_s
-        self.json_response = json_response
-        self.security = TransportSecurityMiddleware(security)
-        self.max_body = max_body
-        self.limits = limits
-        self.trace = trace
-        self.schemas = _SchemaCache(lowlevel.get_tool_input_schema, tool_schema_ttl_s)
-
-    # -- ASGI entry ------------------------------------------------------------------------------
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            version = header(scope["headers"], b"mcp-protocol-version")
-            if version is not None and version not in HANDSHAKE_VERSIONS:
-                await self.serve(scope, receive, send)
-                return
-        await self.sdk_entry(scope, receive, send)
-
-    def _lifespan_state(self) -> Any:
-        # The manager enters `server.lifespan` once in `run()` (the Starlette app's lifespan) and
-        # keeps the state for its handlers; it has no public accessor in mcp 2.3.
-        if self.manager._task_group is None:
-            raise RuntimeError("Task group is not initialized. Make sure to use run().")
-        return self.manager._lifespan_state
-
-    async def serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        lifespan_state = self._lifespan_state()
-        raw_headers = scope["headers"]
-        declared = header(raw_headers, b"content-length")
-        if declared is not None:
-            try:
-                too_large = int(declared) > self.max_body
-            except ValueError:
-                too_large = False
-            if too_large:
-                await send_response(send, 413, _TOO_LARGE, content_type=_TEXT)
-                return
-        try:
-            body = await read_body(receive, self.max_body)
-        except BodyTooLarge:
-            await send_response(send, 413, _TOO_LARGE, content_type=_TEXT)
-            return
-        except Disconnected:
-            return
-        receive = replaying_receive(body, receive)
-
-        request = Request(scope, receive)
-        refused = await self.security.validate_request(request, is_post=True)
-        if refused is not None:
-            await refused(scope, receive, send)
-            return
-        has_json, has_sse = check_accept_headers(request)
-        if not has_json or (not self.json_response and not has_sse):
-            await send_response(send, 406)
-            return
-
-        try:
-            if self.gate is not None:
-                admitted = self.gate.admit(body, raw_headers)
-                message = admitted.request
-                principal, signature = admitted.principal, admitted.signature
-                if signature is not None and self.replay is not None:
-                    await admit_once(self.replay, signature, self.max_skew_s, request_id=message.id)
-            elif self.limits is not None:
-                message = decode(body, raw_headers, limits=self.limits)
-                principal = signature = None
-            else:
-                message = decode(body, raw_headers)
-                principal = signature = None
-        except Rejection as rejection:
-            if not has_sse and rejection.code not in (-32700, -32600) and _is_listen(body):
-                # The SDK refuses a listen request without the SSE accept before its ladder runs.
-                await send_response(send, 406)
-                return
-            await send_response(send, rejection.http_status, rejection.to_bytes(), rejection.headers)
-            return
-
-        if type(message) is _Notification:
-            # Acknowledged and dropped, like the SDK (the codec already checked the version).
-            await send_response(send, 202)
-            return
-
-        set_admission(scope, principal, signature, message)
-        method = message.method
-        if method == _LISTEN:
-            if not has_sse:
-                await send_response(send, 406)
-                return
-            # A notification stream for as long as the client listens: the SDK's own.
-            await self.sdk_entry(scope, receive, send)
-            return
-
-        params = message.params
-        if method == "tools/call":
-            param_rejection = await self._param_rejection(message, params, raw_headers, request, lifespan_state)
-            if param_rejection is not None:
-                await send_response(send, param_rejection.http_status, param_rejection.to_bytes(), param_rejection.headers)
-                return
-
-        transport = TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers)
-        metadata = ServerMessageMetadata(request_context=request)
-        progress_token = progress_token_from_params(params)
-        if self.json_response:
-            exchange: Any = SilentDispatchContext(transport, message.id, metadata, progress_token)
-            status, payload = await self._outcome(message, exchange, lifespan_state)
-            await send_response(send, status, payload)
-        elif _may_notify(params, progress_token):
-            exchange = _DeferredStreamContext(transport, message.id, metadata, progress_token)
-            await self._serve_deferred(message, exchange, lifespan_state, receive, send)
-        else:
-            exchange = _InlineStreamContext(transport, message.id, metadata, send, progress_token)
-            exchange.arm()
-            try:
-                status, payload = await self._outcome(message, exchange, lifespan_state)
-            except BaseException:
-                exchange.disarm()
-                raise
-            await exchange.finish(status, payload)
-
-    async def _outcome(self, message: Any, exchange: Any, lifespan_state: Any) -> tuple[int, bytes]:
-        """Dispatch through the SDK's kernel: the JSON-RPC reply and its HTTP status."""
-        connection = Connection.from_envelope(message.protocol_version, message.client_info, message.client_capabilities)
-        run = serve_one if self._traced() else _serve_one_untraced
-        try:
-            result = await run(self.lowlevel, exchange, message.method, message.params, connection=connection, lifespan_state=lifespan_state)
-        except Exception as exc:
-            error = modern_error_data(exc)
-            try:
-                payload = encode_error(message.id, error.code, error.message, error.data)
-            except TypeError:
-                payload = _sdk_dump(JSONRPCError(jsonrpc="2.0", id=message.id, error=error))
-            return http_status(error.code), payload
-        try:
-            return 200, encode_response(message.id, result)
-        except TypeError:
-            # A custom method's result with values orjson cannot write: the SDK's own JSON dump.
-            return 200, _sdk_dump(JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result))
-
-    async def _serve_deferred(
-        self, message: Any, exchange: _DeferredStreamContext, lifespan_state: Any, receive: Any, send: Any
-    ) -> None:
-        """The SDK's SSE-mode exchange (`handle_modern_request`), step for step: the handler runs as
-        a sibling task; if it finishes within `SSE_PING_INTERVAL` without emitting, the reply is
-        plain JSON with its mapped status; on its first notification, or when the window elapses,
-        the response commits to `text/event-stream`: every notification is a frame, every silent
-        interval a `: ping` comment, the reply the last frame (status 200 whatever the outcome).
-        A client disconnect cancels the handler."""
-        # The disconnect watch reads `receive` while the handler runs: take the replayed body into
-        # the Request's cache first, so a tool's `await request.body()` does not wait on the socket.
-        await exchange.message_metadata.request_context.body()
-        send_ch, recv_ch = anyio.create_memory_object_stream[bytes](0)
-        exchange.sink = send_ch
-        outcome: list[tuple[int, bytes]] = []
-
-        async def run_handler() -> None:
-            async with send_ch:
-                outcome.append(await self._outcome(message, exchange, lifespan_state))
-
-        async def watch_disconnect(cancel_scope: anyio.CancelScope) -> None:
-            while (await receive()).get("type") != "http.disconnect":
-                pass
-            cancel_scope.cancel()
-
-        async with recv_ch, anyio.create_task_group() as tg:
-            tg.start_soon(run_handler)
-            tg.start_soon(watch_disconnect, tg.cancel_scope)
-            event: bytes | None = None
-            done = False
-            with anyio.move_on_after(SSE_PING_INTERVAL):
-                try:
-                    event = await recv_ch.receive()
-                except anyio.EndOfStream:
-                    done = True
-            if done:
-                await send_response(send, *outcome[0])
-            else:
-                await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
-                while not done:
-                    await send({"type": "http.response.body", "body": event or _SSE_PING, "more_body": True})
-                    event = None
-                    with anyio.move_on_after(SSE_PING_INTERVAL):
-                        try:
-                            event = await recv_ch.receive()
-                        except anyio.EndOfStream:
-                            done = True
-                await send({"type": "http.response.body", "body": _frame(outcome[0][1]), "more_body": False})
-            tg.cancel_scope.cancel()
-
-    def _traced(self) -> bool:
-        if self.trace is not None:
-            return self.trace
-        return _tracing_installed()
-
-    # -- Mcp-Param-* -----------------------------------------------------------------------------
-
-    async def _param_rejection(
-        self, message: Any, params: Mapping[str, Any], raw_headers: Any, request: Request, lifespan_state: Any
-    ) -> Rejection | None:
-        lowlevel = self.lowlevel
-        if lowlevel.get_tool_input_schema is None and lowlevel.get_request_handler("tools/list") is None:
-            return None
-        name = params.get("name")
-        if not isinstance(name, str):
-            return None
-        arguments = params.get("arguments")
-        if arguments is None:
-            arguments = {}
-        elif not isinstance(arguments, Mapping):
-            return None
-        if not arguments and not any(key.startswith(b"mcp-param-") for key, _ in raw_headers):
-            return None
-        schema = await self.schemas.schema(self, name, (message, request, lifespan_state))
-        if schema is None or not self.schemas.declared(name, schema):
-            return None
-        try:
-            check_param_headers(schema, arguments, raw_headers)
-        except Rejection as rejection:
-            return rejection.with_request_id(message.id) if rejection.request_id is None else rejection
-        return None
-
-    async def list_schema(self, name: str, exchange: Any, into: dict[str, Any] | None) -> Any:
-        """`name`'s inputSchema from the server's own `tools/list` handler (the SDK's fallback when
-        there is no `get_tool_input_schema`); fail-open. `into` collects every listed schema."""
-        message, request, lifespan_state = exchange
-        # The SDK's own listing context: no progress token, no sink (what the listing emits is dropped).
-        dctx = SilentDispatchContext(
-            TransportContext(kind="streamable-http", can_send_request=False, headers=request.headers),
-            message.id,
-            ServerMessageMetadata(request_context=request),
-        )
-        meta: dict[str, Any] = {
-            PROTOCOL_VERSION_META_KEY: message.protocol_version,
-            CLIENT_CAPABILITIES_META_KEY: message.client_capabilities,
-        }
-        if message.client_info is not None:
-            meta[CLIENT_INFO_META_KEY] = message.client_info
-        list_params: dict[str, Any] = {"_meta": meta}
-        seen: set[str] = set()
-        found = None
-        for _ in range(_LIST_PAGE_CAP):
-            connection = Connection.from_envelope(message.protocol_version, message.client_info, message.client_capabilities)
-            try:
-                result = await serve_one(
-                    self.lowlevel, dctx, "tools/list", list_params, connection=connection, lifespan_state=lifespan_state
-                )
-            except Exception:
-                logger.debug("Mcp-Param header validation skipped: the tools/list listing failed", exc_info=True)
-                return None
-            for tool in result.get("tools", []):
-                if into is not None and isinstance(tool.get("name"), str):
-                    into.setdefault(tool["name"], tool.get("inputSchema"))
-                if tool.get("name") == name and found is None:
-                    found = tool.get("inputSchema")
-                    if into is None:
-                        return found
-            cursor = result.get("nextCursor")
-            if not isinstance(cursor, str) or cursor in seen:
-                return found
-            seen.add(cursor)
-            list_params = {"_meta": meta, "cursor": cursor}
-        return found
-
-
-def _is_listen(body: bytes) -> bool:
-    from .. import routing_keys
-
-    try:
-        return routing_keys(body).method == _LISTEN
-    except Exception:
-        return False
-
-
-def _sdk_dump(message: JSONRPCResponse | JSONRPCError) -> bytes:
-    import json
-
-    body = message.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(message, JSONRPCError) and message.id is None:
-        body["id"] = None
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def fast_http_app(
@@ -822,8 +137,8 @@ def fast_http_app(
     *,
     gate: Any = None,
     replay: Any = None,
-    max_skew_s: float = 60,
-    json_response: bool = False,
+    legacy: str = "refuse",
+    json_response: bool | None = None,
     security: TransportSecuritySettings | None = None,
     path: str = "/mcp",
     host: str = "127.0.0.1",
@@ -832,148 +147,175 @@ def fast_http_app(
     tool_schema_ttl_s: float = 0.0,
     trace: bool | None = None,
     inline_sync_tools: bool | Iterable[str] = False,
+    direct: bool = True,
+    sync_hop: str = "workers",
     task_store: Any = None,
+    resource_metadata: Any = None,
+    access_log: bool = False,
+    metrics: Any = None,
+    metrics_path: str = "/metrics",
     **sdk_options: Any,
 ) -> Any:
-    """The SDK's `streamable_http_app` for `server` (an `MCPServer` or a lowlevel `Server`) with
-    stateless-era POSTs served by mcp-fastpath (see the module docstring).
+    """The SDK's `streamable_http_app` for `server` (an `MCPServer` or a lowlevel `Server`), or
+    FastMCP's `http_app` for a FastMCP server, with stateless-era POSTs served by mcp-fastpath (see
+    the module docstring).
 
-    - `gate`: a `Gate` (JWT / signed envelope / scope policy) run on every stateless-era POST;
-      `replay`: a replay cache for signed requests (`MemoryReplayCache`, `RedisReplayCache`), with
-      `max_skew_s` the envelope verifier's window (entries live 2 × `max_skew_s`).
-    - `json_response` (default False, the SDK's: SSE responses, see the module docstring),
+    - `gate`: a `Gate` (JWT / signed envelope / scope policy) run on every stateless-era POST,
+      or a gate provider (`mcp_fastpath.gates`: `JwksGate`, `KeyFileGate`) whose gate in force is
+      taken per request, so rotated keys apply without a restart (the app's lifespan starts and
+      closes the provider); `replay`: a replay cache for signed requests (`MemoryReplayCache`,
+      `RedisReplayCache`); its entries live twice the gate's `EnvelopeVerifier.max_skew_s`.
+    - `legacy`: with a gate, what handshake-era traffic (2025-11-25 and older, or no
+      `MCP-Protocol-Version`: `initialize`, sessions, GET/DELETE) gets — `"refuse"` (default: 400
+      with -32022 naming 2026-07-28, 405 for GET/DELETE) or `"bearer"` (served by the SDK only
+      with a valid bearer JWT on every request, the gate's scope policy applied); see
+      `adapters/_legacy.py`. Without a gate the SDK serves it as it would.
+    - `json_response` (default: the server's own — False, SSE responses, for the SDK; FastMCP's
+      `settings.json_response` — see the module docstring),
       `path` (`streamable_http_path`), `host`, `max_request_body_size` and
       `security` (`transport_security`) are the SDK's `streamable_http_app` options, shared by both
       paths; any other SDK option (`stateless_http`, `event_store`, `session_idle_timeout`, …, and
       for a lowlevel `Server` `auth` / `token_verifier`) goes through `**sdk_options`.
+      For a FastMCP server, `**sdk_options` are `http_app`'s (`stateless_http`, `event_store`,
+      `middleware`, `host_origin_protection`, `allowed_hosts`, `allowed_origins`, …); FastMCP guards
+      Host/Origin itself (`security` is refused, `host` unused) and has no body-limit option (the
+      SDK's default limit applies; another `max_request_body_size` is refused).
     - `limits`: `fp.Limits` for decoding without a gate (a gate carries its own).
-    - `tool_schema_ttl_s`: see `_SchemaCache` (lowlevel servers without `get_tool_input_schema`).
+    - `tool_schema_ttl_s`: see `_param_headers.SchemaCache` (lowlevel servers without `get_tool_input_schema`).
     - `trace`: None = the OpenTelemetry span only when a tracer provider is installed;
       True = always (exactly the SDK); False = never.
     - `inline_sync_tools`: opt-in, `True` or a set of tool names (an `MCPServer`'s tools registered
       by now): run those *sync* tools on the event loop instead of the SDK's worker-thread hop.
       Only for tools that never block (pure computation, well under a millisecond): a blocking
       tool run inline stalls every request this process serves. Applies on both paths (the tool
-      itself is wrapped).
+      itself is wrapped). A FastMCP tool has its own: `@mcp.tool(run_in_thread=False)`.
+    - `direct` (default True): an `MCPServer`'s `tools/call` runs by a plan compiled once per tool,
+      without the SDK's per-request kernel, wherever the outcome is the kernel's to the byte (see
+      `adapters/_direct.py` for what qualifies; everything else takes the kernel); a FastMCP
+      server's goes into FastMCP's own handler without the kernel (`adapters/_direct_fastmcp.py`).
+    - `sync_hop`: how a sync tool leaves the event loop on the direct path: `"workers"` (default:
+      a pool of long-lived worker threads on one queue, measured cheaper) or `"anyio"` (the SDK's
+      `anyio.to_thread`); see `adapters/_sync_hop.py`.
     - `task_store`: where the server's tasks live (`io.modelcontextprotocol/tasks`): a `TaskStore`
       or a spec (`memory`, `sqlite:///PATH`, `redis://…`). The server declares its task tools with
       `mcp_fastpath.tasks.TaskSupport(server, tools={...})`, which serves the extension on both
       paths (it is SDK request handlers); this only picks the store (default: process memory).
+    - `resource_metadata`: OAuth 2.0 Protected Resource Metadata (RFC 9728). None (default): served
+      whenever the gate checks JWTs, everything taken from the gate (resource = the JWT audience,
+      authorization server = its issuer, scopes = the policy's); a
+      `mcp_fastpath.resource_metadata.ResourceMetadata` to set any of them; False: off. When on,
+      the document is at `/.well-known/oauth-protected-resource` and
+      `/.well-known/oauth-protected-resource<path>`, and every 401 (and 403 `insufficient_scope`)
+      names it in `WWW-Authenticate: Bearer resource_metadata="…"`.
+    - `access_log`: one line per HTTP request on the `mcp_fastpath.access` logger (INFO; see
+      `adapters/_observe.py`); `metrics`: True or a `mcp_fastpath.metrics.Metrics` for Prometheus
+      metrics served at `metrics_path` (`pip install 'mcp-fastpath[metrics]'`). Both off by
+      default: then the request path carries none of their code.
 
-    The result is the SDK's Starlette app. When it has no middleware of its own (no SDK auth),
-    a wrapper in front of it serves the fast path without Starlette's routing; otherwise the fast
-    path runs inside it, behind the SDK's auth middleware.
+    The result is the SDK's Starlette app (FastMCP's, for a FastMCP server). When it has no
+    middleware of its own (no SDK auth), a wrapper in front of it serves the fast path without
+    Starlette's routing; otherwise the fast path runs inside it, behind its middleware (FastMCP's
+    app always has some: its request context, and its auth and Host/Origin guard when configured).
     """
     if replay is not None and gate is None:
         raise ValueError("replay needs a gate (it checks the signatures the gate verified)")
+    if "max_skew_s" in sdk_options:
+        raise TypeError("max_skew_s is not an option: the replay window is the gate's EnvelopeVerifier(max_skew_s=...)")
+    gates = as_gate_provider(gate)
     # The SDK's own spellings are accepted too, so `streamable_http_app(**options)` ports as is.
     path = sdk_options.pop("streamable_http_path", path)
     security = sdk_options.pop("transport_security", security)
-    lowlevel = _lowlevel(server)
+    kind = server_kind(server, "fast_http_app")
+    lowlevel = kind.lowlevel
+    metrics = _metrics(metrics)
     if task_store is not None:
-        from ..tasks.runtime import TaskSupport
+        from ..tasks import TaskSupport
 
         TaskSupport.bind_store(server, task_store)
-    envelope = getattr(gate, "envelope", None)
+    if metrics is not None:
+        _count_tasks(server, metrics)
+    metadata = metadata_service(resource_metadata, gates, path)
+    observed = access_log or metrics is not None
+    admitter = Admitter(gates, replay=replay, limits=limits, metadata=metadata, metrics=metrics, observed=observed)
+    legacy_traffic = LegacyTraffic(legacy, admitter, max_body=max_request_body_size) if gates is not None else None
+    envelope = gates.envelope if gates is not None else None
     if envelope is not None:
-        # DESIGN §6: servers that verify signed envelopes say so in `server/discover`.
+        # Servers that verify signed envelopes say so in `server/discover` (docs/verification.md).
         lowlevel.extensions[SIGNED_ENVELOPE_EXTENSION] = {
             "algorithms": ["hmac-sha256", "ed25519"],
             "maxSkewMs": int(envelope.max_skew_s * 1000),
-            "required": bool(gate.require_envelope),
+            "required": bool(gates.require_envelope),
             **({"audience": envelope.audience} if envelope.audience else {}),
         }
-    settings = _security_settings(security, host)
-    starlette_app = server.streamable_http_app(
-        streamable_http_path=path,
+    starlette_app = kind.http_app(
+        path=path,
         json_response=json_response,
-        transport_security=settings,
+        security=security,
         host=host,
-        max_request_body_size=max_request_body_size,
-        **sdk_options,
-    )
-    manager = lowlevel.session_manager
-    fast = _FastPath(
-        lowlevel,
-        manager,
-        manager.asgi_app,
-        gate=gate,
-        replay=replay,
-        max_skew_s=max_skew_s,
-        json_response=json_response,
-        security=settings,
         max_body=max_request_body_size,
-        limits=limits,
+        options=sdk_options,
+    )
+    fast = FastPath(
+        lowlevel,
+        admitter=admitter,
+        legacy=legacy_traffic,
+        direct=kind.direct_dispatcher(SyncHop(sync_hop)) if direct else None,
         tool_schema_ttl_s=tool_schema_ttl_s,
         trace=trace,
     )
-    # The seam: `StreamableHTTPASGIApp` (the route's endpoint) calls `session_manager.asgi_app`, an
-    # instance attribute; ours serves stateless-era POSTs and hands everything else to the original.
-    manager.asgi_app = fast
+    # The seam: the app's endpoint calls `session_manager.asgi_app`, an instance attribute; ours
+    # serves stateless-era POSTs and hands everything else to the original.
+    kind.on_session_manager(starlette_app, path, fast.attach)
     starlette_app.state.mcp_fastpath = fast
     if inline_sync_tools:
-        _inline_sync_tools(server, inline_sync_tools)
-    if not starlette_app.user_middleware and _plain_route(starlette_app, path, manager):
-        return _FrontDoor(starlette_app, fast, path)
-    return starlette_app
+        kind.inline_sync_tools(inline_sync_tools)
+    if metadata is not None:
+        _add_metadata_routes(starlette_app, metadata)
+    if gates is not None:
+        hook_starlette(starlette_app, gates.start, gates.aclose)
+    app: Any = starlette_app
+    manager = fast.manager  # None until a FastMCP app's lifespan starts
+    if manager is not None and not starlette_app.user_middleware and plain_route(starlette_app, path, manager):
+        app = FrontDoor(starlette_app, fast, path)
+    if observed:
+        app = ObservedApp(app, log=access_log, metrics=metrics, metrics_path=metrics_path)
+    return app
 
 
-def _plain_route(starlette_app: Any, path: str, manager: Any) -> bool:
-    """Whether `path` is served by a bare `StreamableHTTPASGIApp` (no auth wrapper) on this manager."""
-    from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+def _metrics(metrics: Any) -> Any:
+    if metrics is None or metrics is False:
+        return None
+    if metrics is True:
+        from ..metrics import Metrics
 
-    for route in starlette_app.routes:
-        if getattr(route, "path", None) == path:
-            endpoint = getattr(route, "app", None)
-            return isinstance(endpoint, StreamableHTTPASGIApp) and endpoint.session_manager is manager
-    return False
-
-
-class _FrontDoor:
-    """The Starlette app, with stateless-era POSTs to `path` taken before its middleware stack and
-    router (which would only route them, unchanged, to the same entry). Attribute access goes
-    through to the Starlette app (`.state`, `.routes`, `.router.lifespan_context`, …)."""
-
-    def __init__(self, app: Any, fast: _FastPath, path: str) -> None:
-        self._app = app
-        self._fast = fast
-        self._path = path
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and route_path(scope) == self._path:
-            version = header(scope["headers"], b"mcp-protocol-version")
-            if version is not None and version not in HANDSHAKE_VERSIONS:
-                if "app" not in scope:
-                    scope["app"] = self._app  # what Starlette would have set, for tools that read it
-                await self._fast.serve(scope, receive, send)
-                return
-        await self._app(scope, receive, send)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._app, name)
+        return Metrics()
+    return metrics
 
 
-def _inline_sync_tools(server: Any, which: Any) -> None:
-    manager = getattr(server, "_tool_manager", None)  # MCPServer's tool registry
-    if manager is None:
-        raise TypeError("inline_sync_tools needs an MCPServer (a lowlevel Server has no tool registry)")
-    names = None if which is True else set(which)
-    for tool in manager.list_tools():
-        if tool.is_async or (names is not None and tool.name not in names):
-            continue
-        tool.fn = _on_loop(tool.fn)
-        tool.is_async = True
+def _count_tasks(server: Any, metrics: Any) -> None:
+    """Task-store errors and task statuses, counted by wrapping the store of the server's
+    `TaskSupport` (if it has one)."""
+    from ..tasks import TaskSupport
+
+    support = TaskSupport.of(server)
+    if support is None:
+        return
+    from ..metrics import InstrumentedTaskStore
+
+    store = support.active_store()
+    if not isinstance(store, InstrumentedTaskStore):
+        support.store = InstrumentedTaskStore(store, metrics)
 
 
-def _on_loop(fn: Any) -> Any:
-    async def run_inline(**kwargs: Any) -> Any:
-        return fn(**kwargs)
+def _add_metadata_routes(starlette_app: Any, metadata: ResourceMetadataService) -> None:
+    from starlette.routing import Route
 
-    return run_inline
-
-
-# ---------------------------------------------------------------------------------------------
-# TokenVerifier for the SDK's own transport.
+    # The service is a raw ASGI endpoint (not a request/response function): it answers GET/HEAD/OPTIONS.
+    routes = [
+        Route(WELL_KNOWN, endpoint=metadata, methods=None),
+        Route(WELL_KNOWN + "/{suffix:path}", endpoint=metadata, methods=None),
+    ]
+    starlette_app.router.routes[0:0] = routes
 
 
 class FastTokenVerifier:
@@ -997,14 +339,4 @@ class FastTokenVerifier:
             principal = self.verifier.verify(token)
         except Rejection:
             return None
-        claims = dict(principal.claims)
-        client_id = claims.get("client_id") or claims.get("azp") or principal.subject or ""
-        return AccessToken(
-            token=token,
-            client_id=str(client_id),
-            scopes=list(principal.scopes),
-            expires_at=int(principal.expires_at) if principal.expires_at is not None else None,
-            resource=principal.audience if isinstance(principal.audience, str) else None,
-            subject=principal.subject,
-            claims=claims,
-        )
+        return access_token_for(principal, token)

@@ -7,9 +7,10 @@ Stores (all implement `TaskStore`):
 
 `open_task_store(spec)` builds one from a string: `memory`, `sqlite:///PATH`, `redis://…`/`rediss://…`.
 
-Serving tasks (`runtime.py`, needs the `mcp` SDK; imported on first use): `TaskSupport(server, store,
-tools={...})` on an official-SDK server, `TaskTool`, `run_as_task()` / `RunAsTask`, `current_task()`,
-`TASKS_EXTENSION`.
+Serving tasks (needs the `mcp` SDK; imported on first use): `TaskSupport(server, store, tools={...})`
+on an official-SDK server (`support.py`: configuration, lifecycle, orphan sweeper; `handlers.py`:
+`tools/call` and `tasks/*`; `runner.py`: running a task under a lease), and the tool side
+(`tool_api.py`): `TaskTool`, `run_as_task()` / `RunAsTask`, `current_task()`; `TASKS_EXTENSION`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .memory import MemoryTaskStore
+from .spec import open_task_store
 from .store import STATUSES, TERMINAL, TaskRecord, TaskStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,7 +44,7 @@ __all__ = [
     "run_as_task",
 ]
 
-_RUNTIME = frozenset({"TASKS_EXTENSION", "RunAsTask", "RunningTask", "TaskSupport", "TaskTool", "current_task", "run_as_task"})
+_TOOL_API = frozenset({"RunAsTask", "RunningTask", "TaskTool", "current_task", "run_as_task"})
 
 
 def __getattr__(name: str) -> Any:
@@ -55,41 +57,16 @@ def __getattr__(name: str) -> Any:
         from .redis import RedisTaskStore
 
         return RedisTaskStore
-    if name in _RUNTIME:
-        from . import runtime
+    if name == "TaskSupport":
+        from .support import TaskSupport
 
-        return getattr(runtime, name)
+        return TaskSupport
+    if name == "TASKS_EXTENSION":
+        from .._protocol import TASKS_EXTENSION
+
+        return TASKS_EXTENSION
+    if name in _TOOL_API:
+        from . import tool_api
+
+        return getattr(tool_api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def open_task_store(spec: str, **options: Any) -> TaskStore:
-    """A task store from a spec string; `options` go to the store's constructor.
-
-    - `memory` → `MemoryTaskStore()`
-    - `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` → `SqliteTaskStore(path)`
-    - `redis://…`, `rediss://…`, `unix://…` → `RedisTaskStore(spec)` (the URL goes to redis-py as is)
-    """
-    if not isinstance(spec, str):
-        raise TypeError("the task store spec is a str")
-    text = spec.strip()
-    lowered = text.lower()
-    if lowered == "memory":
-        if options:
-            raise TypeError(f"MemoryTaskStore takes no options: {sorted(options)}")
-        return MemoryTaskStore()
-    if lowered.startswith("sqlite://"):
-        if not lowered.startswith("sqlite:///"):
-            raise ValueError(f"task store {spec!r}: use sqlite:///relative.db or sqlite:////absolute/path.db")
-        path = text[len("sqlite:///") :]
-        if not path or path == ":memory:" or path.startswith("file:") or "?" in path:
-            raise ValueError(
-                f"task store {spec!r}: needs a file path (sqlite:///tasks.db); for one process use 'memory'"
-            )
-        from .sqlite import SqliteTaskStore
-
-        return SqliteTaskStore(path, **options)
-    if lowered.startswith(("redis://", "rediss://", "unix://")):
-        from .redis import RedisTaskStore
-
-        return RedisTaskStore(text, **options)
-    raise ValueError(f"unknown task store {spec!r}: expected 'memory', 'sqlite:///PATH' or 'redis://HOST:PORT/DB'")

@@ -103,7 +103,9 @@ def finish(record: TaskRecord, now_ms: int) -> TaskRecord:
     return record
 
 
-def transition(record: TaskRecord, now_ms: int, expect: frozenset[str] | None, changes: dict[str, Any]) -> TaskRecord | None:
+def transition(
+    record: TaskRecord, now_ms: int, expect: frozenset[str] | None, changes: dict[str, Any]
+) -> TaskRecord | None:
     if record.terminal or (expect is not None and record.status not in expect):
         return None
     new = record.evolve(**{"updated_at_ms": now_ms, **changes})

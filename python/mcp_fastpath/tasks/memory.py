@@ -68,7 +68,9 @@ class MemoryTaskStore:
             record = self._live(task_id, now_ms)
         return None if record is None else _detach(record)
 
-    async def transition(self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any) -> TaskRecord | None:
+    async def transition(
+        self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any
+    ) -> TaskRecord | None:
         _rules.check_changes(changes)
         changes = {name: _copy_json(value) if name in _rules.JSON_FIELDS else value for name, value in changes.items()}
         with self._lock:

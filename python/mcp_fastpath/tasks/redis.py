@@ -1,16 +1,23 @@
-"""`RedisTaskStore`: the task store of a fleet (every node behind a balancer shares one Redis).
+"""`RedisTaskStore`: the task store of a fleet (every node behind a balancer shares one Redis, or
+one Redis Cluster).
 
-Needs the `redis` package (`pip install 'mcp-fastpath[redis]'`). Layout, under `prefix`
-(default `mcp-fastpath:task:`):
+Needs the `redis` package (`pip install 'mcp-fastpath[redis]'`). `url`: `redis://…`, `rediss://…`,
+`unix://…`, or `redis+cluster://host:port` for Redis Cluster (`mcp_fastpath._redis`: retries with
+backoff on connection errors, health checks on idle connections).
 
-- `<prefix>t:<task_id>`: a hash, one field per `TaskRecord` field (absent = None; ints as decimal
-  strings; `arguments`, `result`, `error`, `input_requests` as JSON).
-- `<prefix>i:<task_id>`: a hash of the pending `input_responses`, one field per key (JSON values),
-  so `tasks/update` merges with `HSET` and the runner takes them with `HGETALL` + `DEL`; no JSON
-  is ever decoded inside Redis (Lua's cjson would mangle big numbers and empty arrays).
-- `<prefix>leases`: a sorted set of non-terminal task ids scored by lease expiry (0 when unleased)
-  — `claim_orphans` reads the lapsed ones.
-- `<prefix>expiry`: a sorted set of finished task ids scored by `finished_at_ms + ttl_ms` —
+Layout: tasks are spread over `buckets` (default 16) by a hash of their id; every key of a bucket
+carries the bucket's hash tag, so each script touches the keys of one hash slot and Redis Cluster
+spreads the buckets over its primaries. Under `prefix` (default `mcp-fastpath:task:`), for bucket
+`NN` (two hex digits):
+
+- `<prefix>{bNN}:t:<task_id>`: a hash, one field per `TaskRecord` field (absent = None; ints as
+  decimal strings; `arguments`, `result`, `error`, `input_requests` as JSON).
+- `<prefix>{bNN}:i:<task_id>`: a hash of the pending `input_responses`, one field per key (JSON
+  values), so `tasks/update` merges with `HSET` and the runner takes them with `HGETALL` + `DEL`;
+  no JSON is ever decoded inside Redis (Lua's cjson would mangle big numbers and empty arrays).
+- `<prefix>{bNN}:leases`: a sorted set of the bucket's non-terminal task ids scored by lease expiry
+  (0 when unleased) — `claim_orphans` reads the lapsed ones, bucket by bucket.
+- `<prefix>{bNN}:expiry`: a sorted set of finished task ids scored by `finished_at_ms + ttl_ms` —
   `purge` reads it. Finished tasks also get `PEXPIRE ttl_ms`, so Redis drops them by itself even
   if nobody purges; `purge` then only cleans the index (and counts only what it deleted itself).
 - `<prefix>cancel`: a pub/sub channel; `request_cancel` publishes the task id when it flags a task
@@ -18,30 +25,41 @@ Needs the `redis` package (`pip install 'mcp-fastpath[redis]'`). Layout, under `
   `get`/`renew_lease` returns it) stays sufficient: a message is lost when no one is subscribed.
 
 Every read-modify-write is one Lua script (`EVALSHA`, via `register_script`), so compare-and-set
-transitions, lease renewal and orphan claims are atomic across nodes. The scripts touch keys they
-compute from the prefix, so use a standalone Redis (or a primary with replicas), not Redis Cluster.
+transitions, lease renewal and orphan claims are atomic across nodes. A script retried after its
+reply was lost (a connection that broke) gives the answer it gave the first time, or — for
+`create` — is recognised as the same record.
+
 Durability is Redis's own: `create` returns once the primary has applied the write, so every
 node's next `get` sees the task (all nodes must talk to the primary, not to replicas). For tasks
 that survive a Redis restart run it with `appendonly yes` (`appendfsync always` for no loss,
 `everysec` for at most a second); replication is asynchronous, so a failover may lose the last
 writes. The client uses a blocking pool of `max_connections` connections: a burst of concurrent
-calls waits for a free connection instead of failing.
+calls waits for a free connection instead of failing. When Redis cannot be reached a call raises
+`StoreUnavailable` (logged once per outage, not once per call).
 """
 
 from __future__ import annotations
 
+import logging
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
+from .. import _redis
+from .._outage import OutageLog
 from . import _rules
-from .store import TERMINAL, TaskRecord
+from .store import TERMINAL, StoreUnavailable, TaskRecord
 
 __all__ = ["RedisTaskStore"]
 
+logger = logging.getLogger(__name__)
+
 _JSON = frozenset(_rules.JSON_FIELDS) - {"input_responses"}
-_INTS = frozenset({"created_at_ms", "updated_at_ms", "ttl_ms", "poll_interval_ms", "lease_expires_ms", "finished_at_ms"})
+_INTS = frozenset(
+    {"created_at_ms", "updated_at_ms", "ttl_ms", "poll_interval_ms", "lease_expires_ms", "finished_at_ms"}
+)
 _BOOLS = frozenset({"idempotent", "cancel_requested"})
 _HASH_FIELDS = tuple(name for name in _rules.FIELDS if name != "input_responses")
 
@@ -70,7 +88,9 @@ end
 """
 
 # ARGV: id, n, field/value * n, m, key/value * m
-_CREATE = _LUA_LIB + """
+_CREATE = (
+    _LUA_LIB
+    + """
 if redis.call('EXISTS', k) == 1 then return 0 end
 local id = ARGV[1]
 local n = tonumber(ARGV[2])
@@ -82,13 +102,19 @@ redis.call('ZREM', expiry, id)
 if terminal(redis.call('HGET', k, 'status')) then finished(id) else lease_index(id) end
 return 1
 """
+)
 
-_READ = _LUA_LIB + """
+_READ = (
+    _LUA_LIB
+    + """
 return reply()
 """
+)
 
 # ARGV: id, now, expect ('' or '|a|b|'), n, field/value * n, d, field * d, replace_inputs ('0'/'1'), m, key/value * m
-_TRANSITION = _LUA_LIB + """
+_TRANSITION = (
+    _LUA_LIB
+    + """
 if redis.call('EXISTS', k) == 0 then return false end
 local id, now, expect = ARGV[1], ARGV[2], ARGV[3]
 local status = redis.call('HGET', k, 'status')
@@ -114,24 +140,33 @@ end
 lease_index(id)
 return reply()
 """
+)
 
 # ARGV: now, key/value * m
-_ADD_INPUTS = _LUA_LIB + """
+_ADD_INPUTS = (
+    _LUA_LIB
+    + """
 if redis.call('EXISTS', k) == 0 or terminal(redis.call('HGET', k, 'status')) then return false end
 if #ARGV > 1 then redis.call('HSET', ik, unpack(ARGV, 2)) end
 redis.call('HSET', k, 'updated_at_ms', ARGV[1])
 return reply()
 """
+)
 
-_TAKE_INPUTS = _LUA_LIB + """
+_TAKE_INPUTS = (
+    _LUA_LIB
+    + """
 if redis.call('EXISTS', k) == 0 or terminal(redis.call('HGET', k, 'status')) then return {} end
 local taken = redis.call('HGETALL', ik)
 redis.call('DEL', ik)
 return taken
 """
+)
 
 # ARGV: id, now, channel
-_CANCEL = _LUA_LIB + """
+_CANCEL = (
+    _LUA_LIB
+    + """
 if redis.call('EXISTS', k) == 0 then return false end
 local id, now, channel = ARGV[1], ARGV[2], ARGV[3]
 if terminal(redis.call('HGET', k, 'status')) then return reply() end
@@ -148,9 +183,12 @@ end
 redis.call('HSET', k, 'status', 'cancelled', 'finished_at_ms', now)
 return finished(id)
 """
+)
 
 # ARGV: id, now, node, lease_ms
-_RENEW = _LUA_LIB + """
+_RENEW = (
+    _LUA_LIB
+    + """
 if redis.call('EXISTS', k) == 0 then return false end
 local id, now, node, lease_ms = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 if terminal(redis.call('HGET', k, 'status')) or redis.call('HGET', k, 'lease_owner') ~= node then return false end
@@ -159,6 +197,7 @@ redis.call('HSET', k, 'lease_expires_ms', until_ms)
 redis.call('ZADD', leases, until_ms, id)
 return reply()
 """
+)
 
 # KEYS: leases (ARGV: now, node, lease_ms, limit, task key prefix, inputs key prefix)
 _CLAIM = """
@@ -271,7 +310,7 @@ def _decode(reply: Any) -> TaskRecord | None:
 
 
 class RedisTaskStore:
-    """A `TaskStore` in Redis, shared by every node of a fleet."""
+    """A `TaskStore` in Redis (or Redis Cluster), shared by every node of a fleet."""
 
     def __init__(
         self,
@@ -279,24 +318,25 @@ class RedisTaskStore:
         *,
         prefix: str = "mcp-fastpath:task:",
         max_connections: int = 50,
+        buckets: int = 16,
     ) -> None:
-        try:
-            import redis.asyncio as redis_asyncio
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("RedisTaskStore needs the redis package: pip install 'mcp-fastpath[redis]'") from exc
         if not isinstance(url, str) or not isinstance(prefix, str):
             raise TypeError("url and prefix are str")
-        self.url = url
-        self.prefix = prefix
-        self.channel = f"{prefix}cancel"
-        self._leases = f"{prefix}leases"
-        self._expiry = f"{prefix}expiry"
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("prefix must not contain braces (they would change the keys' hash slots)")
         if type(max_connections) is not int or max_connections < 1:
             raise ValueError("max_connections must be a positive int")
-        # A blocking pool: a burst of more concurrent calls than connections waits for one
-        # instead of failing with "Too many connections".
-        pool = redis_asyncio.BlockingConnectionPool.from_url(url, max_connections=max_connections)
-        self._client = redis_asyncio.Redis.from_pool(pool)
+        if type(buckets) is not int or not 1 <= buckets <= 256:
+            raise ValueError("buckets must be an int from 1 to 256 (every node of a fleet must use the same)")
+        self.url = url
+        self.prefix = prefix
+        self.buckets = buckets
+        self.channel = f"{prefix}cancel"
+        self._next_bucket = 0
+        self._client = _redis.connect(url, max_connections=max_connections, blocking_pool=True)
+        self._limit = _redis.access(self._client, url, max_connections)
+        self._unavailable = _redis.unavailable_errors()
+        self.outage = OutageLog(f"task store ({_redis.redacted(url)})", logger)
         register = self._client.register_script
         self._create = register(_CREATE)
         self._read = register(_READ)
@@ -308,16 +348,34 @@ class RedisTaskStore:
         self._claim = register(_CLAIM)
         self._purge = register(_PURGE)
 
+    def bucket_tag(self, bucket: int) -> str:
+        """The key prefix of `bucket`, with its hash tag."""
+        return f"{self.prefix}{{b{bucket:02x}}}:"
+
+    def bucket_of(self, task_id: str) -> int:
+        return zlib.crc32(task_id.encode()) % self.buckets
+
     def task_key(self, task_id: str) -> str:
-        return f"{self.prefix}t:{task_id}"
+        return f"{self.bucket_tag(self.bucket_of(task_id))}t:{task_id}"
 
     def inputs_key(self, task_id: str) -> str:
-        return f"{self.prefix}i:{task_id}"
+        return f"{self.bucket_tag(self.bucket_of(task_id))}i:{task_id}"
 
     def _keys(self, task_id: str) -> list[str]:
         if not isinstance(task_id, str):
             raise TypeError("task_id is a str")
-        return [self.task_key(task_id), self.inputs_key(task_id), self._leases, self._expiry]
+        tag = self.bucket_tag(self.bucket_of(task_id))
+        return [f"{tag}t:{task_id}", f"{tag}i:{task_id}", f"{tag}leases", f"{tag}expiry"]
+
+    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            async with self._limit:
+                reply = await script(keys=keys, args=args)
+        except self._unavailable as exc:
+            self.outage.failed(exc)
+            raise StoreUnavailable(f"task store unreachable: {type(exc).__name__}") from None
+        self.outage.ok()
+        return reply
 
     @staticmethod
     def _live(reply: Any, now_ms: int) -> TaskRecord | None:
@@ -336,13 +394,24 @@ class RedisTaskStore:
                 fields += [name, value]
         inputs = _input_pairs(record.input_responses)
         args += [len(fields) // 2, *fields, len(inputs) // 2, *inputs]
-        if not await self._create(keys=self._keys(record.task_id), args=args):
+        keys = self._keys(record.task_id)
+        if await self._call(self._create, keys, args):
+            return
+        # Ours already, if a retry re-ran the script after the first run's reply was lost.
+        existing = _decode(await self._call(self._read, keys, []))
+        if existing is None or (existing.created_at_ms, existing.lease_owner, existing.tool) != (
+            record.created_at_ms,
+            record.lease_owner,
+            record.tool,
+        ):
             raise ValueError(f"task {record.task_id!r} already exists")
 
     async def get(self, task_id: str, *, now_ms: int) -> TaskRecord | None:
-        return self._live(await self._read(keys=self._keys(task_id)), now_ms)
+        return self._live(await self._call(self._read, self._keys(task_id), []), now_ms)
 
-    async def transition(self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any) -> TaskRecord | None:
+    async def transition(
+        self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any
+    ) -> TaskRecord | None:
         _rules.check_changes(changes)
         sets: list[Any] = []
         deletes: list[str] = []
@@ -359,41 +428,61 @@ class RedisTaskStore:
         expect_arg = "" if expect is None else "|" + "|".join(sorted(expect)) + "|"
         args = [task_id, now_ms, expect_arg, len(sets) // 2, *sets, len(deletes), *deletes]
         args += ["1" if replace_inputs else "0", len(inputs) // 2, *inputs]
-        return _decode(await self._transition(keys=self._keys(task_id), args=args))
+        return _decode(await self._call(self._transition, self._keys(task_id), args))
 
     async def add_input_responses(self, task_id: str, responses: dict[str, Any], *, now_ms: int) -> TaskRecord | None:
-        reply = await self._add_inputs(keys=self._keys(task_id), args=[now_ms, *_input_pairs(dict(responses))])
+        reply = await self._call(self._add_inputs, self._keys(task_id), [now_ms, *_input_pairs(dict(responses))])
         return self._live(reply, now_ms)
 
     async def take_input_responses(self, task_id: str, *, now_ms: int) -> dict[str, Any]:
-        taken = _pairs(await self._take_inputs(keys=self._keys(task_id)))
+        taken = _pairs(await self._call(self._take_inputs, self._keys(task_id), []))
         return {key: orjson.loads(value) for key, value in taken.items()}
 
     async def request_cancel(self, task_id: str, *, now_ms: int) -> TaskRecord | None:
-        reply = await self._cancel(keys=self._keys(task_id), args=[task_id, now_ms, self.channel])
+        reply = await self._call(self._cancel, self._keys(task_id), [task_id, now_ms, self.channel])
         return self._live(reply, now_ms)
 
     async def renew_lease(self, task_id: str, node_id: str, *, lease_ms: int, now_ms: int) -> TaskRecord | None:
         _rules.check_lease_args(node_id, lease_ms)
-        reply = await self._renew(keys=self._keys(task_id), args=[task_id, now_ms, node_id, lease_ms])
+        reply = await self._call(self._renew, self._keys(task_id), [task_id, now_ms, node_id, lease_ms])
         return _decode(reply)
 
     async def claim_orphans(self, node_id: str, *, lease_ms: int, now_ms: int, limit: int = 100) -> list[TaskRecord]:
         _rules.check_lease_args(node_id, lease_ms)
         if limit < 1:
             return []
-        replies = await self._claim(
-            keys=[self._leases], args=[now_ms, node_id, lease_ms, limit, f"{self.prefix}t:", f"{self.prefix}i:"]
-        )
-        return [record for record in map(_decode, replies) if record is not None]
+        claimed: list[TaskRecord] = []
+        # Bucket by bucket, starting one further each time, so no bucket waits behind the others.
+        start, self._next_bucket = self._next_bucket, (self._next_bucket + 1) % self.buckets
+        for i in range(self.buckets):
+            tag = self.bucket_tag((start + i) % self.buckets)
+            replies = await self._call(
+                self._claim, [f"{tag}leases"], [now_ms, node_id, lease_ms, limit - len(claimed), f"{tag}t:", f"{tag}i:"]
+            )
+            claimed += [record for record in map(_decode, replies) if record is not None]
+            if len(claimed) >= limit:
+                break
+        return claimed
 
     async def purge(self, *, now_ms: int, batch: int = 1000) -> int:
         total = 0
-        while True:
-            deleted, seen = await self._purge(keys=[self._expiry], args=[now_ms, batch, f"{self.prefix}t:", f"{self.prefix}i:"])
-            total += int(deleted)
-            if int(seen) < batch:
-                return total
+        for bucket in range(self.buckets):
+            tag = self.bucket_tag(bucket)
+            while True:
+                deleted, seen = await self._call(self._purge, [f"{tag}expiry"], [now_ms, batch, f"{tag}t:", f"{tag}i:"])
+                total += int(deleted)
+                if int(seen) < batch:
+                    break
+        return total
+
+    async def ping(self) -> None:
+        """Readiness: raises `StoreUnavailable` when Redis does not answer."""
+        try:
+            await self._client.ping()
+        except self._unavailable as exc:
+            self.outage.failed(exc)
+            raise StoreUnavailable(f"task store unreachable: {type(exc).__name__}") from None
+        self.outage.ok()
 
     async def cancellations(self) -> AsyncIterator[str]:
         """Task ids as `request_cancel` flags them on any node (pub/sub on `<prefix>cancel`).
@@ -419,7 +508,7 @@ class RedisTaskStore:
         await self._client.aclose()
 
     def __repr__(self) -> str:
-        return f"RedisTaskStore(prefix={self.prefix!r})"
+        return f"RedisTaskStore(prefix={self.prefix!r}, buckets={self.buckets})"
 
 
 # the statuses the Lua scripts hard-code

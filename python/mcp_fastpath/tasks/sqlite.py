@@ -18,6 +18,9 @@ a supervisor's restarts). Standard library `sqlite3` only.
   every call is handed to it (`run_in_executor`). Calls of one store object run one at a time.
 - Indexes: `orphan_at_ms` (non-terminal tasks by lease expiry, for `claim_orphans`) and
   `expires_at_ms` (finished tasks by expiry, for `purge`), both partial.
+- A database still locked after `busy_timeout_ms`, or a file that cannot be read or written (a
+  full or failing disk), raises `StoreUnavailable` (HTTP 503 for `tasks/*`): the call may be
+  retried; a runner keeps its task while its lease lasts.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ import asyncio
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
 from . import _rules
-from .store import TaskRecord
+from .store import StoreUnavailable, TaskRecord
 
 __all__ = ["SqliteTaskStore"]
 
@@ -102,7 +106,7 @@ def _row(record: TaskRecord) -> list[Any]:
 
 def _record(row: tuple[Any, ...]) -> TaskRecord:
     values: dict[str, Any] = {}
-    for name, value in zip(_rules.FIELDS, row):
+    for name, value in zip(_rules.FIELDS, row, strict=True):
         if name in _JSON:
             value = None if value is None else orjson.loads(value)
         elif name in _BOOL:
@@ -113,10 +117,22 @@ def _record(row: tuple[Any, ...]) -> TaskRecord:
     return TaskRecord(**values)
 
 
+_TRANSIENT = ("locked", "busy", "disk i/o error", "unable to open", "database or disk is full")
+
+
+def _transient(exc: sqlite3.OperationalError) -> bool:
+    """A failure of the file, not of the statement: another process holds the lock past the busy
+    timeout, or the disk failed. (A wrong statement is a bug and stays an OperationalError.)"""
+    text = str(exc).lower()
+    return any(word in text for word in _TRANSIENT)
+
+
 class SqliteTaskStore:
     """A `TaskStore` in one SQLite file, safe for several processes (and store objects) at once."""
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000
+    ) -> None:
         path = os.fspath(path)
         if not isinstance(path, str) or not path or path == ":memory:" or path.startswith("file:"):
             raise ValueError("SqliteTaskStore needs a file path (for one process use MemoryTaskStore)")
@@ -151,7 +167,9 @@ class SqliteTaskStore:
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, SCHEMA_VERSION):
-                    raise sqlite3.DatabaseError(f"{self.path}: task store schema v{version}, this code knows v{SCHEMA_VERSION}")
+                    raise sqlite3.DatabaseError(
+                        f"{self.path}: task store schema v{version}, this code knows v{SCHEMA_VERSION}"
+                    )
                 # statement by statement: executescript() would COMMIT the transaction first
                 for statement in _SCHEMA:
                     conn.execute(statement)
@@ -203,7 +221,12 @@ class SqliteTaskStore:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise RuntimeError("the task store is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        except sqlite3.OperationalError as exc:
+            if _transient(exc):
+                raise StoreUnavailable(f"task store {self.path}: {exc}") from None
+            raise
 
     # ---- TaskStore -----------------------------------------------------------------------------
 
@@ -225,7 +248,9 @@ class SqliteTaskStore:
 
         return await self._run(body)
 
-    async def transition(self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any) -> TaskRecord | None:
+    async def transition(
+        self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any
+    ) -> TaskRecord | None:
         _rules.check_changes(changes)
         for name in _JSON & changes.keys():
             _dumps(changes[name])  # refuse what cannot be stored before taking the write lock
@@ -233,7 +258,9 @@ class SqliteTaskStore:
 
     async def add_input_responses(self, task_id: str, responses: dict[str, Any], *, now_ms: int) -> TaskRecord | None:
         responses = orjson.loads(orjson.dumps(dict(responses)))
-        return await self._run(self._modify, task_id, now_ms, lambda r: _rules.add_input_responses(r, responses, now_ms))
+        return await self._run(
+            self._modify, task_id, now_ms, lambda r: _rules.add_input_responses(r, responses, now_ms)
+        )
 
     async def take_input_responses(self, task_id: str, *, now_ms: int) -> dict[str, Any]:
         taken: dict[str, Any] = {}
@@ -262,7 +289,9 @@ class SqliteTaskStore:
 
     async def renew_lease(self, task_id: str, node_id: str, *, lease_ms: int, now_ms: int) -> TaskRecord | None:
         _rules.check_lease_args(node_id, lease_ms)
-        return await self._run(self._modify, task_id, now_ms, lambda r: _rules.renew_lease(r, node_id, lease_ms, now_ms))
+        return await self._run(
+            self._modify, task_id, now_ms, lambda r: _rules.renew_lease(r, node_id, lease_ms, now_ms)
+        )
 
     async def claim_orphans(self, node_id: str, *, lease_ms: int, now_ms: int, limit: int = 100) -> list[TaskRecord]:
         _rules.check_lease_args(node_id, lease_ms)
@@ -303,6 +332,14 @@ class SqliteTaskStore:
                     return total
 
         return await self._run(purge_all)
+
+    async def ping(self) -> None:
+        """Readiness: raises `StoreUnavailable` when the file cannot be read."""
+
+        def body() -> None:
+            self._connect().execute("SELECT 1 FROM tasks LIMIT 1").fetchall()
+
+        await self._run(body)
 
     async def close(self) -> None:
         with self._close_lock:

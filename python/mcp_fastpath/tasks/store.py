@@ -27,6 +27,9 @@ functions):
   JSON fields must be JSON-serialisable (orjson).
 - A finished task that has expired but was not purged yet still blocks `create` with its id
   (task ids are server-generated UUIDs, so this never matters in practice).
+- A store whose backing service cannot be reached right now (Redis down or failing over, an
+  SQLite file locked past its busy timeout) raises `StoreUnavailable`: the caller may retry later;
+  the `tasks/*` handlers answer it with HTTP 503 and `Retry-After`.
 """
 
 from __future__ import annotations
@@ -34,10 +37,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-__all__ = ["TERMINAL", "STATUSES", "TaskRecord", "TaskStore"]
+__all__ = ["TERMINAL", "STATUSES", "StoreUnavailable", "TaskRecord", "TaskStore"]
 
 STATUSES = ("working", "input_required", "completed", "cancelled", "failed")
 TERMINAL = frozenset({"completed", "cancelled", "failed"})
+
+
+class StoreUnavailable(Exception):
+    """The store's backing service cannot be reached right now: the call failed (or its reply was
+    lost). Retry later."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,9 @@ class TaskStore(Protocol):
     async def get(self, task_id: str, *, now_ms: int) -> TaskRecord | None:
         """The task, or None when unknown or expired."""
 
-    async def transition(self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any) -> TaskRecord | None:
+    async def transition(
+        self, task_id: str, *, now_ms: int, expect: frozenset[str] | None = None, **changes: Any
+    ) -> TaskRecord | None:
         """Apply `changes` (TaskRecord fields) atomically if the task exists, is not terminal and
         (when given) its status is in `expect`; returns the new record, else None. Setting a
         terminal `status` also sets `finished_at_ms = now_ms`."""
@@ -109,3 +119,6 @@ class TaskStore(Protocol):
         """Delete expired finished tasks; the number deleted."""
 
     async def close(self) -> None: ...
+
+    # Optional: `async def ping(self) -> None`, raising `StoreUnavailable` when the store cannot
+    # be used (readiness probes; `mcp_fastpath.adapters.health`).

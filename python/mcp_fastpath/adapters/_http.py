@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from .._protocol import HANDSHAKE_VERSIONS
+
 __all__ = [
-    "HANDSHAKE_VERSIONS",
     "BodyTooLarge",
     "Disconnected",
     "header",
@@ -14,12 +15,8 @@ __all__ = [
     "replaying_receive",
     "route_path",
     "send_response",
+    "stateless_era",
 ]
-
-# The protocol revisions served through the `initialize` handshake (mcp_types.version,
-# HANDSHAKE_PROTOCOL_VERSIONS in mcp 2.3.0). A POST whose `MCP-Protocol-Version` header names
-# anything else is routed as a stateless-era request, like the SDK's session manager does.
-HANDSHAKE_VERSIONS = frozenset({"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"})
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -39,6 +36,14 @@ def header(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def stateless_era(raw: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a POST's `MCP-Protocol-Version` names a stateless-era version: present, and not one
+    of the handshake revisions (the SDK session manager's routing rule). SP/HTAB around the value
+    are not part of it (RFC 9110 §5.5; h11 strips them, httptools does not)."""
+    version = header(raw, b"mcp-protocol-version")
+    return version is not None and version.strip(" \t") not in HANDSHAKE_VERSIONS
 
 
 def route_path(scope: dict[str, Any]) -> str:
@@ -93,6 +98,7 @@ def replaying_receive(body: bytes, receive: Receive) -> Receive:
 
 
 _JSON = (b"content-type", b"application/json")
+_RETRY_AFTER = (b"retry-after", b"1")
 
 
 async def send_response(
@@ -108,5 +114,8 @@ async def send_response(
         raw.append(content_type)
     if headers:
         raw.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
+    if status == 503 and not (headers and any(name.lower() == "retry-after" for name in headers)):
+        # Every 503 from the adapters means "nothing was dispatched, come back shortly".
+        raw.append(_RETRY_AFTER)
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body, "more_body": False})
