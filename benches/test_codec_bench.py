@@ -1,7 +1,7 @@
 """Codec benchmarks: native vs pure vs the official SDK's request path, on the bodies of
-`mcp_fastpath.bench` (~350 B, ~1.4 KiB, ~45 KiB `tools/call`).
+`benches/codec.py` (~350 B, ~1.4 KiB, ~45 KiB `tools/call`).
 
-    PYTHONPATH=python python -m pytest benches/ --benchmark-only
+    .venv/bin/python -m pytest benches/ --benchmark-only
 
 One benchmark group per body, so pytest-benchmark's table compares the contenders on the same body
 (`--benchmark-compare`, `--benchmark-histogram` work as usual). Outside `testpaths`, so the normal
@@ -16,10 +16,15 @@ from typing import Any
 
 import pytest
 
-from mcp_fastpath import bench
+from benches import codec as bench
 
 BODIES = bench.BODIES
-CONTENDERS = {"native": "native decode", "pure": "pure decode", "sdk": bench.SDK}
+CONTENDERS = {
+    "native": "native decode",
+    "native-params": "native decode + params",
+    "pure": "pure decode",
+    "sdk": bench.SDK,
+}
 ROUTERS = {"native": "native routing_keys", "pure": "pure routing_keys", "sdk": bench.SDK}
 
 
@@ -40,7 +45,8 @@ def _call(calls: dict[str, dict[str, Any]], body: bench.Body, name: str) -> Any:
 @pytest.mark.parametrize("body", BODIES, ids=[body.key for body in BODIES])
 @pytest.mark.parametrize("contender", list(CONTENDERS))
 def test_decode(benchmark: Any, calls: dict[str, dict[str, Any]], contender: str, body: bench.Body) -> None:
-    """decode(body, raw header pairs) + .params, or the SDK's json.loads → model_validate → ladder."""
+    """decode(body, raw header pairs) + .arguments_json (native) or .params, or the SDK's
+    json.loads → model_validate → ladder."""
     call = _call(calls, body, CONTENDERS[contender])
     benchmark.group = f"decode {body.label} ({body.size:,} B): {body.description}"
     benchmark.extra_info.update(body=body.key, bytes=body.size, contender=CONTENDERS[contender])

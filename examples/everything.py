@@ -26,8 +26,6 @@ import json
 import os
 from typing import Annotated, Any
 
-from pydantic import Field
-
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ToolError
@@ -58,8 +56,8 @@ from mcp.types import (
     TextContent,
     TextResourceContents,
 )
-
 from mcp_fastpath.tasks import TaskSupport, TaskTool, run_as_task
+from pydantic import Field
 
 __all__ = ["mcp", "tasks"]
 
@@ -105,7 +103,7 @@ SCHEMA_2020_12: dict[str, Any] = {
 def _contact(
     name: str | None = None,
     address: dict[str, Any] | None = None,
-    contactMethod: str | None = None,  # noqa: N803 - the wire name
+    contactMethod: str | None = None,
     phone: str | None = None,
     email: str | None = None,
 ) -> str:
@@ -126,7 +124,12 @@ def test_simple_text() -> str:
 
 
 _CACHEABLE: tuple[CacheableMethod, ...] = (
-    "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read", "server/discover",
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "server/discover",
 )
 _CACHE_HINTS = {method: CacheHint(ttl_ms=60_000, scope="public") for method in _CACHEABLE}
 
@@ -534,7 +537,7 @@ def watched_resource() -> str:
 
 
 @mcp.resource("test://template/{id}/data", mime_type="application/json")
-def template_data(id: str) -> str:  # noqa: A002 - the template variable's name
+def template_data(id: str) -> str:
     """A resource template: the id is substituted into the content."""
     return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"})
 
@@ -556,7 +559,7 @@ def test_prompt_with_arguments(arg1: str, arg2: str) -> list[UserMessage]:
 
 
 @mcp.prompt()
-def test_prompt_with_embedded_resource(resourceUri: str) -> list[UserMessage]:  # noqa: N803 - the wire name
+def test_prompt_with_embedded_resource(resourceUri: str) -> list[UserMessage]:
     """A prompt whose first message embeds a resource."""
     resource = TextResourceContents(
         uri=resourceUri, mime_type="text/plain", text="Embedded resource content for testing."
@@ -583,9 +586,7 @@ async def test_input_required_result_prompt(ctx: Context) -> list[UserMessage] |
     if isinstance(answer, ElicitResult):
         text = _accepted(answer, "context") or "(none given)"
         return [UserMessage(content=TextContent(type="text", text=f"Use the following context: {text}"))]
-    return InputRequiredResult(
-        input_requests={"user_context": _ask("What context should the prompt use?", "context")}
-    )
+    return InputRequiredResult(input_requests={"user_context": _ask("What context should the prompt use?", "context")})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,9 +11,8 @@ import asyncio
 import os
 import time
 
-import orjson
-
 import mcp_fastpath as fp
+import orjson
 
 AUDIENCE = "https://mcp.example.com"
 ISSUER = "https://auth.example.com"
@@ -21,7 +20,12 @@ ISSUER = "https://auth.example.com"
 
 def request(arguments: dict) -> dict:
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add", "arguments": arguments, "_meta": meta}}
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "add", "arguments": arguments, "_meta": meta},
+    }
 
 
 def show(label: str, call) -> None:
@@ -30,7 +34,9 @@ def show(label: str, call) -> None:
     except fp.Rejection as r:
         print(f"  ✗ {label}: {type(r).__name__} {r.code} (HTTP {r.http_status}) {r.message!r}")
     else:
-        print(f"  ✓ {label}: {admitted.request.method} {admitted.request.name} as {admitted.principal.subject}, key {admitted.signature.kid}")
+        print(
+            f"  ✓ {label}: {admitted.request.method} {admitted.request.name} as {admitted.principal.subject}, key {admitted.signature.kid}"
+        )
 
 
 async def main() -> None:
@@ -43,7 +49,9 @@ async def main() -> None:
         policy=fp.ScopePolicy({"tools/call:add": ["tools.add"]}),
     )
     replay = fp.MemoryReplayCache()
-    token = fp.sign_jwt(key, {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "scope": "tools.add", "exp": time.time() + 300})
+    token = fp.sign_jwt(
+        key, {"iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "scope": "tools.add", "exp": time.time() + 300}
+    )
     signer = fp.EnvelopeSigner(key, audience=AUDIENCE)
 
     message = request({"a": 2, "b": 3})
@@ -63,9 +71,16 @@ async def main() -> None:
     show("tampered arguments", lambda: gate.admit(orjson.dumps(tampered), headers))
     other_aud = fp.EnvelopeSigner(key, audience="https://elsewhere").sign_bytes(message)
     show("signed for another server", lambda: gate.admit(other_aud, headers))
-    no_scope = fp.sign_jwt(key, {"iss": ISSUER, "aud": AUDIENCE, "sub": "bob", "scope": "read", "exp": time.time() + 300})
-    show("token without the scope", lambda: gate.admit(signer.sign_bytes(message), {**headers, "Authorization": f"Bearer {no_scope}"}))
-    show("no token", lambda: gate.admit(signer.sign_bytes(message), fp.request_headers("tools/call", message["params"])))
+    no_scope = fp.sign_jwt(
+        key, {"iss": ISSUER, "aud": AUDIENCE, "sub": "bob", "scope": "read", "exp": time.time() + 300}
+    )
+    show(
+        "token without the scope",
+        lambda: gate.admit(signer.sign_bytes(message), {**headers, "Authorization": f"Bearer {no_scope}"}),
+    )
+    show(
+        "no token", lambda: gate.admit(signer.sign_bytes(message), fp.request_headers("tools/call", message["params"]))
+    )
 
 
 if __name__ == "__main__":
