@@ -33,7 +33,12 @@ class ServerSubprocess:
         )
         self.label = label
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module], cwd=ROOT, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.port: int | None = None
         self.backend: str | None = None
@@ -43,7 +48,9 @@ class ServerSubprocess:
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             self.stop()
-            raise RuntimeError(f"{self.label} did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
+            raise RuntimeError(
+                f"{self.label} did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
         _, port, backend = line.split()
         self.port, self.backend = int(port), backend
         return self
@@ -110,7 +117,9 @@ def headers_for(msg: dict[str, Any], **extra: str) -> dict[str, str]:
     return h
 
 
-def post(client: httpx.Client, url: str, msg: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> httpx.Response:
+def post(
+    client: httpx.Client, url: str, msg: Any, headers: dict[str, str] | None = None, raw: bytes | None = None
+) -> httpx.Response:
     if headers is None:
         headers = headers_for(msg)
     content = raw if raw is not None else json.dumps(msg).encode()

@@ -9,7 +9,6 @@ from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, settings
-
 from mcp_fastpath import _backend
 
 settings.register_profile(
@@ -19,7 +18,9 @@ settings.register_profile("soak", max_examples=20_000, deadline=None, suppress_h
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-BACKENDS = [name.strip() for name in os.environ.get("MCP_FASTPATH_TEST_BACKENDS", "native,pure").split(",") if name.strip()]
+BACKENDS = [
+    name.strip() for name in os.environ.get("MCP_FASTPATH_TEST_BACKENDS", "native,pure").split(",") if name.strip()
+]
 
 
 def load_backend(name: str) -> ModuleType:
@@ -66,15 +67,53 @@ def _redis_answers(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def redis_url():
-    """A throwaway `redis-server` (no persistence) on a free loopback port; yields its URL.
+class RedisProcess:
+    """A throwaway `redis-server` on a fixed free loopback port that a test may stop and start
+    again (an outage), with or without persistence (`appendonly`, in its own directory)."""
 
-    Skipped when the binary is missing on a developer's machine; under CI (`CI` set) that is a
-    failure instead, since `scripts/bootstrap.sh` installs it."""
+    def __init__(self, binary: str, directory: str, *, persist: bool = False, extra: tuple[str, ...] = ()) -> None:
+        self.binary = binary
+        self.directory = directory
+        self.persist = persist
+        self.extra = extra
+        self.port = _free_port()
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.directory, "--save", ""]
+        argv += ["--appendonly", "yes" if self.persist else "no", "--appendfsync", "always", *self.extra]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not _redis_answers(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _redis_binary() -> str:
     import shutil
-    import subprocess
-    import time
 
     binary = shutil.which("redis-server")
     if binary is None:
@@ -83,23 +122,133 @@ def redis_url():
             pytest.fail(message)
         pytest.skip(message)
     pytest.importorskip("redis.asyncio", reason="the redis client package is not installed (pip install redis)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A throwaway `redis-server` (no persistence) on a free loopback port; yields its URL.
+
+    Skipped when the binary is missing on a developer's machine; under CI (`CI` set) that is a
+    failure instead, since `scripts/bootstrap.sh` installs it."""
+    server = RedisProcess(_redis_binary(), str(tmp_path_factory.mktemp("redis")))
+    server.start()
     try:
-        deadline = time.monotonic() + 10
-        while not _redis_answers(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        proc.terminate()
+        server.stop()
+
+
+@pytest.fixture
+def redis_process(tmp_path):
+    """A `RedisProcess` of this test's own, started (no persistence; `.persist = True` and
+    `.restart()` for AOF), stopped at the end."""
+    server = RedisProcess(_redis_binary(), str(tmp_path))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory):
+    """A real Redis Cluster on loopback: three primaries (`redis-server --cluster-enabled yes`),
+    joined with `redis-cli --cluster create`, every slot covered. Yields `redis+cluster://…` for
+    `RedisReplayCache` / `RedisTaskStore`. Skipped like `redis_url` when redis-server is missing."""
+    import shutil
+    import subprocess
+    import time
+
+    binary = _redis_binary()
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        pytest.skip("redis-cli is not on PATH (it comes with redis-server)")
+    directory = tmp_path_factory.mktemp("cluster")
+    ports: list[int] = []
+    while len(ports) < 3:  # the cluster bus listens on port + 10000
+        port = _free_port()
+        if port < 55_000 and port not in ports and _port_is_free(port + 10_000):
+            ports.append(port)
+    procs = []
+    try:
+        for port in ports:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        binary,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--dir",
+                        str(directory),
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        f"nodes-{port}.conf",
+                        "--cluster-node-timeout",
+                        "5000",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        deadline = time.monotonic() + 10
+        while not all(_redis_answers(port) for port in ports):
+            if time.monotonic() > deadline:
+                pytest.fail("the cluster's redis-servers did not start")
+            time.sleep(0.02)
+        create = subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if create.returncode != 0:
+            pytest.fail(f"redis-cli --cluster create failed: {create.stdout}{create.stderr}")
+        deadline = time.monotonic() + 30
+        while not all(_cluster_ok(cli, port) for port in ports):
+            if time.monotonic() > deadline:
+                pytest.fail("the cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _cluster_ok(cli: str, port: int) -> bool:
+    import subprocess
+
+    info = subprocess.run([cli, "-p", str(port), "cluster", "info"], capture_output=True, text=True, timeout=10)
+    return "cluster_state:ok" in info.stdout

@@ -46,9 +46,24 @@ def outcome(call) -> tuple:
     except Rejection as r:
         return ("rejected", r.code, r.http_status, r.data, r.request_id)
     kind = type(result).__name__
-    fields = {name: getattr(result, name) for name in ("id", "method", "params", "meta", "protocol_version",
-                                                         "client_info", "client_capabilities", "name", "result",
-                                                         "code", "message", "data") if hasattr(result, name)}
+    fields = {
+        name: getattr(result, name)
+        for name in (
+            "id",
+            "method",
+            "params",
+            "meta",
+            "protocol_version",
+            "client_info",
+            "client_capabilities",
+            "name",
+            "result",
+            "code",
+            "message",
+            "data",
+        )
+        if hasattr(result, name)
+    }
     return ("accepted", kind, fields)
 
 

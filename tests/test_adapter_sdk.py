@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 import httpx
+import mcp_fastpath as fp
 import pytest
 
-import mcp_fastpath as fp
-from tests.adapter_helpers import BACKENDS, V, ServerProcess, headers_for, message, meta, post, start_all, summary
+from tests.adapter_helpers import BACKENDS, ServerProcess, V, headers_for, message, meta, post, start_all, summary
 from tests.servers.sdk_app import AUDIENCE, ISSUER, KID, SECRET
 
 # ("stock" | "fast") + ("" = the SDK's defaults, SSE responses | "-json" = json_response=True)
@@ -75,36 +75,81 @@ CASES: dict[str, tuple] = {
     "missing argument": _case(message("tools/call", name="add", arguments={"a": 1})),
     "tool raises": _case(message("tools/call", name="boom", arguments={})),
     "unknown method": _case(message("no/such/method")),
-    "params not an object for tools/call": _case(None, raw=b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}',
-                                                 headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V, "Mcp-Method": "tools/call"}),
+    "params not an object for tools/call": _case(
+        None,
+        raw=b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}',
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "MCP-Protocol-Version": V,
+            "Mcp-Method": "tools/call",
+        },
+    ),
     "Mcp-Name mismatch": _case(_add(), headers={**headers_for(_add()), "Mcp-Name": "other"}),
     "Mcp-Method mismatch": _case(_add(), headers={**headers_for(_add()), "Mcp-Method": "tools/list"}),
     "version header mismatch": _case(_add(), headers={**headers_for(_add()), "MCP-Protocol-Version": "2099-01-01"}),
-    "unsupported version": _case(_add(version="2099-01-01"), headers={**headers_for(_add()), "MCP-Protocol-Version": "2099-01-01"}),
-    "no _meta": _case({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {}},
-                      headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V, "Mcp-Method": "tools/list"}),
+    "unsupported version": _case(
+        _add(version="2099-01-01"), headers={**headers_for(_add()), "MCP-Protocol-Version": "2099-01-01"}
+    ),
+    "no _meta": _case(
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {}},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "MCP-Protocol-Version": V,
+            "Mcp-Method": "tools/list",
+        },
+    ),
     "Mcp-Param ok": _case(_route(), headers={**headers_for(_route()), "Mcp-Param-Region": "eu"}),
     "Mcp-Param mismatch": _case(_route(), headers={**headers_for(_route()), "Mcp-Param-Region": "us"}),
     "Mcp-Param missing": _case(_route()),
-    "Mcp-Param base64": _case(_route("é"), headers={**headers_for(_route("é")), "Mcp-Param-Region": fp.encode_header_value("é")}),
-    "notification": _case({"jsonrpc": "2.0", "method": "notifications/initialized"},
-                          headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
-    "notification unsupported version": _case({"jsonrpc": "2.0", "method": "notifications/initialized"},
-                                              headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": "2099-01-01"}),
-    "invalid JSON": _case(None, raw=b"{nope", headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
-    "batch": _case(None, raw=b"[]", headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
-    "posted response": _case({"jsonrpc": "2.0", "id": 1, "result": {}}, headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
+    "Mcp-Param base64": _case(
+        _route("é"), headers={**headers_for(_route("é")), "Mcp-Param-Region": fp.encode_header_value("é")}
+    ),
+    "notification": _case(
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V},
+    ),
+    "notification unsupported version": _case(
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "MCP-Protocol-Version": "2099-01-01",
+        },
+    ),
+    "invalid JSON": _case(
+        None,
+        raw=b"{nope",
+        headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V},
+    ),
+    "batch": _case(
+        None,
+        raw=b"[]",
+        headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V},
+    ),
+    "posted response": _case(
+        {"jsonrpc": "2.0", "id": 1, "result": {}},
+        headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V},
+    ),
     "no Accept json": _case(_add(), headers={**headers_for(_add()), "Accept": "text/event-stream"}),
     "Accept wildcard": _case(_add(), headers={**headers_for(_add()), "Accept": "*/*"}),
     "wrong Content-Type": _case(_add(), headers={**headers_for(_add()), "Content-Type": "text/plain"}),
     "bad Host": _case(_add(), headers={**headers_for(_add()), "Host": "evil.example:80"}),
     "bad Origin": _case(_add(), headers={**headers_for(_add()), "Origin": "http://evil.example"}),
     "good Origin": _case(_add(), headers={**headers_for(_add()), "Origin": "http://localhost:1234"}),
-    "listen without SSE accept": _case(message("subscriptions/listen"), headers={**headers_for(message("subscriptions/listen")), "Accept": "application/json"}),
+    "listen without SSE accept": _case(
+        message("subscriptions/listen"),
+        headers={**headers_for(message("subscriptions/listen")), "Accept": "application/json"},
+    ),
     "GET modern": _case(None, headers={"MCP-Protocol-Version": V, "Accept": "text/event-stream"}, method="GET"),
     "DELETE modern": _case(None, headers={"MCP-Protocol-Version": V}, method="DELETE"),
     "GET no header": _case(None, headers={"Accept": "text/event-stream"}, method="GET"),
-    "oversize body": _case(None, raw=b" " * (4 * 1024 * 1024 + 1), headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V}),
+    "oversize body": _case(
+        None,
+        raw=b" " * (4 * 1024 * 1024 + 1),
+        headers={"Content-Type": "application/json", "Accept": "application/json", "MCP-Protocol-Version": V},
+    ),
 }
 
 
@@ -165,8 +210,10 @@ STREAMED: dict[str, tuple] = {
     "progress": _case(_call("steps", progressToken="p-1")),
     "progress int token": _case(_call("steps", {"n": 2}, id="s", progressToken=7)),
     "progress without token": _case(_call("steps")),
-    "progress, Accept json only": _case(_call("steps", progressToken="p-2"),
-                                        headers={**headers_for(_call("steps", progressToken="p-2")), "Accept": "application/json"}),
+    "progress, Accept json only": _case(
+        _call("steps", progressToken="p-2"),
+        headers={**headers_for(_call("steps", progressToken="p-2")), "Accept": "application/json"},
+    ),
     "log at info": _case(_call("chatty", **{LOG_LEVEL: "info"})),
     "log at error": _case(_call("chatty", **{LOG_LEVEL: "error"})),
     "log at debug, with progress": _case(_call("chatty", progressToken="p-3", **{LOG_LEVEL: "debug"})),
@@ -180,7 +227,14 @@ STREAMED: dict[str, tuple] = {
     "tools/list with progressToken": _case(message("tools/list", _meta=meta(progressToken="p-5"))),
     "unknown tool with progressToken": _case(_call("nope", progressToken="p-6")),
 }
-_SAME_HEADERS = ("content-type", "content-length", "cache-control", "connection", "x-accel-buffering", "transfer-encoding")
+_SAME_HEADERS = (
+    "content-type",
+    "content-length",
+    "cache-control",
+    "connection",
+    "x-accel-buffering",
+    "transfer-encoding",
+)
 
 
 def _raw(client: httpx.Client, url: str, case: tuple) -> tuple[int, dict[str, str | None], bytes]:
@@ -219,7 +273,10 @@ def test_notification_cases_are_not_vacuous(servers, client):
     assert _raw(client, stock.url, STREAMED["progress, Accept json only"])[0] == 406
     status, headers, body = _raw(client, stock.url, STREAMED["error after progress"])
     assert (status, headers["content-type"]) == (200, "text/event-stream") and b'"error"' in body
-    assert _raw(client, servers[("stock-json", "pure", False)].url, STREAMED["progress"])[1]["content-type"] == "application/json"
+    assert (
+        _raw(client, servers[("stock-json", "pure", False)].url, STREAMED["progress"])[1]["content-type"]
+        == "application/json"
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -227,16 +284,31 @@ def test_legacy_handshake_client(servers, client, backend):
     """A 2025-11-25 client: initialize → session → notifications/initialized → tools/call."""
     fast = servers[("fast", backend, False)]
     base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}},
+    }
     r = client.post(fast.url, json=init, headers=base)
     assert r.status_code == 200, r.text
     session = r.headers["mcp-session-id"]
     assert "2025-11-25" in r.text
     h = {**base, "Mcp-Session-Id": session, "MCP-Protocol-Version": "2025-11-25"}
-    assert client.post(fast.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=h).status_code == 202
-    r = client.post(fast.url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                     "params": {"name": "add", "arguments": {"a": 20, "b": 22}}}, headers=h)
+    assert (
+        client.post(fast.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=h).status_code
+        == 202
+    )
+    r = client.post(
+        fast.url,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "add", "arguments": {"a": 20, "b": 22}},
+        },
+        headers=h,
+    )
     assert r.status_code == 200
     assert '"structuredContent":{"result":42}' in r.text.replace(" ", "")
     assert client.delete(fast.url, headers=h).status_code in (200, 204)
@@ -260,7 +332,9 @@ def signed(msg: dict[str, Any], signer: Any = SIGNER) -> dict[str, Any]:
     return signer.sign(msg)
 
 
-def gated(client, url, msg, *, bearer: str | None = "default", extra: dict[str, str] | None = None) -> tuple[int, Any, httpx.Headers]:
+def gated(
+    client, url, msg, *, bearer: str | None = "default", extra: dict[str, str] | None = None
+) -> tuple[int, Any, httpx.Headers]:
     h = headers_for(msg)
     if bearer == "default":
         bearer = token()
@@ -294,7 +368,16 @@ def _rejections() -> dict[str, tuple[dict[str, Any], dict[str, Any], int, int]]:
         "malformed token": (signed(_add()), {"bearer": "a.b"}, 401, -32010),
         "expired token": (signed(_add()), {"bearer": token(exp=int(time.time()) - 3600)}, 401, -32010),
         "token wrong audience": (signed(_add()), {"bearer": token(aud="https://elsewhere")}, 401, -32010),
-        "token bad signature": (signed(_add()), {"bearer": fp.sign_jwt(fp.HmacKey(KID, b"y" * 32), {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60})}, 401, -32010),
+        "token bad signature": (
+            signed(_add()),
+            {
+                "bearer": fp.sign_jwt(
+                    fp.HmacKey(KID, b"y" * 32), {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60}
+                )
+            },
+            401,
+            -32010,
+        ),
         "missing scope": (signed(_add()), {"bearer": token(scopes="other")}, 403, -32011),
         "unsigned": (_add(), {}, 401, -32010),
         "bad signature": (signed(_add(), other), {}, 401, -32010),
@@ -320,23 +403,58 @@ def test_gate_rejections(servers, client, backend, name):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_gate_replay_rejected(servers, client, backend):
-    url = servers[("fast", backend, True)].url
-    msg = signed(_add(4, 4))
-    assert gated(client, url, msg)[0] == 200
-    status, body, headers = gated(client, url, msg)
-    assert (status, body["error"]["code"]) == (401, -32012)
+def test_gate_duplicate_gets_the_first_answer(servers, client, backend):
+    check_duplicates(servers[("fast", backend, True)].url, client)
+
+
+def _tick(key: str) -> dict[str, Any]:
+    return message("tools/call", name="tick", arguments={"key": key})
+
+
+def check_duplicates(url: str, client: httpx.Client) -> None:
+    """The same signed bytes twice: the second copy gets the first one's answer, kept by the replay
+    cache, and the tool ran once; the nonce reused on another message is refused (-32012); a
+    re-signed copy (fresh nonce) is a new request and runs again."""
+    import uuid
+
+    key = uuid.uuid4().hex
+    first = signed(_tick(key))
+    status, body, headers = gated(client, url, first, bearer=token(scopes="tools.add"))
+    assert (status, body["result"]["structuredContent"]) == (200, {"result": 1})
+    assert "mcp-fastpath-outcome" not in headers
+    status, again, headers = gated(client, url, first, bearer=token(scopes="tools.add"))
+    assert (status, again, headers["mcp-fastpath-outcome"]) == (200, body, "stored")
+    nonce = first["params"]["_meta"]["dev.mcp-fastpath/sig"]["nonce"]
+    other = SIGNER.sign(_tick(key + "-other"), nonce=fp_b64(nonce))
+    status, refused, headers = gated(client, url, other)
+    assert (status, refused["error"]["code"]) == (401, -32012)
     assert headers["www-authenticate"].startswith("Bearer")
-    assert gated(client, url, signed(_add(4, 4)))[0] == 200  # re-signed: a fresh nonce
+    status, fresh, _ = gated(client, url, signed(_tick(key)))  # re-signed: a fresh nonce, a new call
+    assert (status, fresh["result"]["structuredContent"]) == (200, {"result": 2})
+
+
+def fp_b64(text: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_gate_leaves_handshake_era_to_the_sdk(servers, client, backend):
+def test_gate_refuses_the_handshake_era(servers, client, backend):
+    """With a gate, a handshake-era client is refused (tests/test_downgrade.py has the whole story)."""
     url = servers[("fast", backend, True)].url
-    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}}
-    r = client.post(url, json=init, headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
-    assert r.status_code == 200 and "mcp-session-id" in r.headers
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}},
+    }
+    r = client.post(
+        url, json=init, headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    )
+    assert r.status_code == 400 and "mcp-session-id" not in r.headers
+    assert r.json()["error"]["code"] == -32022
+    assert r.json()["error"]["data"] == {"supported": ["2026-07-28"], "requested": "2025-11-25"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -347,7 +465,6 @@ def test_fast_token_verifier():
     import asyncio
 
     from mcp.server.auth.provider import AccessToken
-
     from mcp_fastpath.adapters.sdk import FastTokenVerifier
 
     verifier = FastTokenVerifier(fp.JwtVerifier(fp.KeyRing([KEY]), issuer=ISSUER, audience=AUDIENCE))

@@ -4,11 +4,11 @@ both backends."""
 from __future__ import annotations
 
 import httpx
+import mcp_fastpath as fp
 import pytest
 
-import mcp_fastpath as fp
 from tests.adapter_helpers import BACKENDS, V, headers_for, message, post, start_all, summary
-from tests.test_adapter_sdk import KEY, _add, gated, signed, token
+from tests.test_adapter_sdk import KEY, _add, check_duplicates, gated, signed, token
 
 SPECS = [("guard", b, True) for b in BACKENDS]
 
@@ -52,9 +52,15 @@ def test_rejected_before_the_app(servers, client, backend, case):
     url = servers[backend].url
     msg = signed(_add())
     kwargs: dict = {}
-    expected = {"no token": (401, -32010), "missing scope": (403, -32011), "unsigned": (401, -32010),
-                "tampered": (401, -32010), "ladder": (400, -32020), "bad json": (400, -32700),
-                "unsupported version": (400, -32022)}[case]
+    expected = {
+        "no token": (401, -32010),
+        "missing scope": (403, -32011),
+        "unsigned": (401, -32010),
+        "tampered": (401, -32010),
+        "ladder": (400, -32020),
+        "bad json": (400, -32700),
+        "unsupported version": (400, -32022),
+    }[case]
     if case == "no token":
         kwargs["bearer"] = None
     elif case == "missing scope":
@@ -82,12 +88,8 @@ def test_rejected_before_the_app(servers, client, backend, case):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_replay_rejected(servers, client, backend):
-    url = servers[backend].url
-    msg = signed(_add(1, 1))
-    assert gated(client, url, msg)[0] == 200
-    status, body, _ = gated(client, url, msg)
-    assert (status, body["error"]["code"]) == (401, -32012)
+def test_duplicate_gets_the_first_answer(servers, client, backend):
+    check_duplicates(servers[backend].url, client)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -99,17 +101,30 @@ def test_notification_passes_to_the_app(servers, client, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_other_traffic_passes_through_untouched(servers, client, backend):
+def test_handshake_era_traffic_is_refused(servers, client, backend):
     url = servers[backend].url
-    # GET with the modern header: the SDK's own 405.
+    # GET on the endpoint: 405, with the modern error naming the versions served.
     r = client.get(url, headers={"MCP-Protocol-Version": V, "Accept": "text/event-stream"})
     assert (r.status_code, r.headers.get("allow")) == (405, "POST")
-    # A handshake-era client, unauthenticated (the guard verifies the stateless protocol only).
+    assert r.json()["error"]["data"]["supported"] == [V]
+    # A handshake-era client, unauthenticated: refused (tests/test_downgrade.py has the whole story).
     base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}},
+    }
     r = client.post(url, json=init, headers=base)
-    assert r.status_code == 200 and "mcp-session-id" in r.headers
+    assert r.status_code == 400 and "mcp-session-id" not in r.headers
+    assert r.json()["error"]["code"] == -32022
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_other_paths_pass_through_untouched(servers, client, backend):
+    base = servers[backend].url.rsplit("/", 1)[0]
+    r = client.get(f"{base}/elsewhere")
+    assert r.status_code == 404  # the app's own answer, not the guard's
 
 
 def test_guard_in_process_replays_the_body_unchanged():
@@ -131,8 +146,13 @@ def test_guard_in_process_replays_the_body_unchanged():
     gate = fp.Gate(jwt=fp.JwtVerifier(fp.KeyRing([KEY]), issuer="https://auth.test", audience="https://mcp.test"))
     guard = EnvelopeGuard(app, gate=gate)
     msg = _add()
-    raw = b'{"jsonrpc":"2.0","id":1,"method":"tools/call",' + __import__("json").dumps({"params": msg["params"]})[1:].encode()
-    headers = [(k.lower().encode(), v.encode()) for k, v in {**headers_for(msg), "Authorization": f"Bearer {token()}"}.items()]
+    raw = (
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call",'
+        + __import__("json").dumps({"params": msg["params"]})[1:].encode()
+    )
+    headers = [
+        (k.lower().encode(), v.encode()) for k, v in {**headers_for(msg), "Authorization": f"Bearer {token()}"}.items()
+    ]
     chunks = [raw[:10], raw[10:]]
     sent = []
 

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mcp_fastpath import e2e, keyfile
+from mcp_fastpath import keyfile
+from mcp_fastpath.demo.processes import free_port, wait_ready
 from mcp_fastpath.keyfile import KeyFileError
+
+from benches import e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["native", "pure"]
@@ -27,7 +29,9 @@ def env_for(backend: str) -> dict[str, str]:
     }
 
 
-def cli(*args: str, backend: str = "pure", stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, backend: str = "pure", stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mcp_fastpath", *args],
         input=stdin,
@@ -56,11 +60,25 @@ def request_message(**arguments: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("alg", ["hmac", "ed25519"])
-@pytest.mark.parametrize("signer_backend,verifier_backend", [("native", "pure"), ("pure", "native"), ("native", "native"), ("pure", "pure")])
+@pytest.mark.parametrize(
+    "signer_backend,verifier_backend", [("native", "pure"), ("pure", "native"), ("native", "native"), ("pure", "pure")]
+)
 def test_keygen_sign_verify_round_trip(tmp_path: Path, alg: str, signer_backend: str, verifier_backend: str) -> None:
     keys = tmp_path / "keys.json"
     public = tmp_path / "public.json"
-    r = cli("keygen", "--alg", alg, "--kid", "cli-1", "--audience", "https://mcp.test", "--out", str(keys), "--public-out", str(public))
+    r = cli(
+        "keygen",
+        "--alg",
+        alg,
+        "--kid",
+        "cli-1",
+        "--audience",
+        "https://mcp.test",
+        "--out",
+        str(keys),
+        "--public-out",
+        str(public),
+    )
     assert r.returncode == 0, r.stderr
     assert oct(keys.stat().st_mode & 0o777) == "0o600"
     private_file = json.loads(keys.read_text())
@@ -97,7 +115,9 @@ def test_keygen_sign_verify_round_trip(tmp_path: Path, alg: str, signer_backend:
 
 
 def test_keygen_prints_a_usable_key_file() -> None:
-    r = cli("keygen", "--alg", "ed25519", "--kid", "x", "--issuer", "https://auth.test", "--audience", "https://mcp.test")
+    r = cli(
+        "keygen", "--alg", "ed25519", "--kid", "x", "--issuer", "https://auth.test", "--audience", "https://mcp.test"
+    )
     assert r.returncode == 0, r.stderr
     kf = keyfile.KeyFile.from_dict(json.loads(r.stdout))
     assert kf.wants_token and kf.envelope and kf.signing_kid == "x"
@@ -122,7 +142,7 @@ def test_sign_and_verify_errors(tmp_path: Path) -> None:
 def test_key_file_validation(tmp_path: Path) -> None:
     with pytest.raises(KeyFileError, match="unknown member"):
         keyfile.KeyFile.from_dict({"jwks": {"keys": [{}]}, "bogus": 1})
-    with pytest.raises(KeyFileError, match="needs \"issuer\" and \"audience\""):
+    with pytest.raises(KeyFileError, match='needs "issuer" and "audience"'):
         kf = keyfile.generate("hmac", "k").to_dict()
         keyfile.KeyFile.from_dict({**kf, "token": True})
     with pytest.raises(KeyFileError, match="at least 32 bytes"):
@@ -136,7 +156,7 @@ def test_key_file_validation(tmp_path: Path) -> None:
 
 
 def start_serve(*args: str, backend: str = "pure") -> tuple[subprocess.Popen[str], str]:
-    port = e2e.free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mcp_fastpath", "serve", *args, "--port", str(port), "--log-level", "warning"],
         env=env_for(backend),
@@ -145,7 +165,7 @@ def start_serve(*args: str, backend: str = "pure") -> tuple[subprocess.Popen[str
         stderr=subprocess.PIPE,
         text=True,
     )
-    e2e.wait_ready(port, proc)
+    wait_ready(port, proc)
     return proc, f"http://127.0.0.1:{port}/mcp"
 
 
@@ -163,11 +183,27 @@ def stop(proc: subprocess.Popen[str]) -> str:
 def test_serve_fast_path_with_keys_and_call(tmp_path: Path, backend: str) -> None:
     keys = tmp_path / "keys.json"
     public = tmp_path / "public.json"
-    assert cli("keygen", "--alg", "ed25519", "--issuer", "https://auth.test", "--audience", "https://mcp.test",
-               "--out", str(keys), "--public-out", str(public)).returncode == 0
+    assert (
+        cli(
+            "keygen",
+            "--alg",
+            "ed25519",
+            "--issuer",
+            "https://auth.test",
+            "--audience",
+            "https://mcp.test",
+            "--out",
+            str(keys),
+            "--public-out",
+            str(public),
+        ).returncode
+        == 0
+    )
     # The env says the other backend: --backend wins (the command re-runs itself).
     other = "pure" if backend == "native" else "native"
-    proc, url = start_serve("mcp_fastpath.e2e:build_add_server", "--keys", str(public), "--backend", backend, backend=other)
+    proc, url = start_serve(
+        "mcp_fastpath.demo.server:build_server", "--keys", str(public), "--backend", backend, backend=other
+    )
     try:
         r = cli("call", url, "tools/call", '{"name": "add", "arguments": {"a": 20, "b": 22}}', "--keys", str(keys))
         assert r.returncode == 0, r.stderr
@@ -184,9 +220,9 @@ def test_serve_fast_path_with_keys_and_call(tmp_path: Path, backend: str) -> Non
 
 
 def test_serve_sdk_and_call_with_failover() -> None:
-    proc, url = start_serve("mcp_fastpath.e2e:build_add_server", "--sdk")
+    proc, url = start_serve("mcp_fastpath.demo.server:build_server", "--sdk")
     try:
-        dead = f"http://127.0.0.1:{e2e.free_port()}/mcp"
+        dead = f"http://127.0.0.1:{free_port()}/mcp"
         r = cli("call", f"{dead},{url}", "tools/call", '{"name": "add", "arguments": {"a": 1, "b": 2}}')
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["structuredContent"] == {"result": 3}
@@ -215,26 +251,142 @@ def test_serve_path_target(tmp_path: Path) -> None:
         stop(proc)
 
 
+FASTMCP_SERVER = (
+    "from fastmcp import FastMCP\nmcp = FastMCP('mine')\n@mcp.tool\ndef add(a: int, b: int) -> int:\n    return a + b\n"
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_serve_a_fastmcp_server_with_keys(tmp_path: Path, backend: str) -> None:
+    server_file = tmp_path / "my_fastmcp.py"
+    server_file.write_text(FASTMCP_SERVER)
+    keys = tmp_path / "keys.json"
+    generated = cli(
+        "keygen", "--alg", "hmac", "--issuer", "https://a.test", "--audience", "https://m.test", "--out", str(keys)
+    )
+    assert generated.returncode == 0, generated.stderr
+    proc, url = start_serve(f"{server_file}:mcp", "--keys", str(keys), "--backend", backend)
+    try:
+        r = cli("call", url, "tools/call", '{"name": "add", "arguments": {"a": 20, "b": 22}}', "--keys", str(keys))
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["structuredContent"] == {"result": 42}
+        r = cli("call", url, "tools/list")
+        assert r.returncode == 1 and "-32010" in r.stderr and "HTTP 401" in r.stderr
+    finally:
+        err = stop(proc)
+    assert f"backend {backend}" in err, err
+
+
+def test_serve_a_fastmcp_server_with_its_own_app(tmp_path: Path) -> None:
+    server_file = tmp_path / "my_fastmcp.py"
+    server_file.write_text(FASTMCP_SERVER)
+    proc, url = start_serve(f"{server_file}:mcp", "--sdk")
+    try:
+        r = cli("call", url, "tools/call", '{"name": "add", "arguments": {"a": 1, "b": 2}}')
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["structuredContent"] == {"result": 3}
+    finally:
+        err = stop(proc)
+    assert "FastMCP's own http_app" in err, err
+
+
 def test_serve_bad_targets(tmp_path: Path) -> None:
     r = cli("serve", "no_such_module_xyz:mcp")
     assert r.returncode == 1 and "cannot import 'no_such_module_xyz'" in r.stderr
-    r = cli("serve", "mcp_fastpath.e2e:nothing")
+    r = cli("serve", "mcp_fastpath.demo.server:nothing")
     assert r.returncode == 1 and "has no attribute 'nothing'" in r.stderr
     r = cli("serve", "json:dumps")
-    assert r.returncode == 1 and "not an MCP SDK server" in r.stderr
+    assert r.returncode == 1 and "is not an MCP server" in r.stderr
     r = cli("serve", "justaname")
     assert r.returncode == 1 and "module:attr" in r.stderr
-    r = cli("serve", "mcp_fastpath.e2e:build_add_server", "--sdk", "--keys", "k.json")
+    r = cli("serve", "mcp_fastpath.demo.server:build_server", "--sdk", "--keys", "k.json")
     assert r.returncode == 1 and "--keys configures the fast path" in r.stderr
 
 
 def test_e2e_smoke() -> None:
     """The end-to-end harness runs and every contender answers correctly (no timing assertions)."""
-    results = e2e.run(0.6, rounds=1, warmup_s=0.1, connections=4, jwt=True)
-    rows = results["contenders"]
-    assert {(r["table"], r["name"]) for r in rows} >= {("plain", "SDK"), ("jwt", "SDK"), ("plain", "fast pure"), ("jwt", "fast pure")}
+    results = e2e.run(0.6, rounds=1, warmup_s=0.1, connections=4, jwt=True, backends=["pure"])
+    rows = results["rows"]
+    names = ("SDK", "fast pure", "fast pure inline", "FastMCP", "fast pure (FastMCP)")
+    assert {(r["tool"], r["name"]) for r in rows} == {(tool, name) for tool in ("forecast", "add") for name in names}
     for row in rows:
         assert row["errors"] == 0, row
         assert row["requests"] > 0, row
     table = e2e.format_tables(results)
-    assert "| SDK |" in table and "fast pure" in table
+    assert "| SDK |" in table and "fast pure" in table and "distinct HS256 JWT" in table
+    assert "| FastMCP |" in table and "vs FastMCP" in table
+
+
+def test_budget_smoke() -> None:
+    """The per-request budget runs for both tools and fills every stage (no timing assertions)."""
+    from benches import budget
+
+    for tool in ("forecast", "add"):
+        results = budget.run(0.2, tool=tool, backends=("pure",), reps=1)
+        assert set(results["rows"]) == {"SDK", "fast pure"}
+        for row in results["rows"].values():
+            assert set(row) == {*budget.STAGES, "total"} and row["total"] > 0
+        assert "| dispatch |" in budget.format_table(results)
+
+
+# ---- demo, bench ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_demo_quick_runs_the_signed_session_from_the_package(tmp_path: Path, backend: str) -> None:
+    """`demo --quick` needs nothing from the checkout: the example server ships in the package."""
+    r = subprocess.run(
+        [sys.executable, "-m", "mcp_fastpath", "demo", "--quick"],
+        capture_output=True,
+        text=True,
+        env=env_for(backend),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"backend {backend}" in r.stdout
+    assert "mcp_fastpath.demo.server:mcp" in r.stdout
+    for step in (
+        "tampered: rejected with -32010",
+        "second copy: the first one's answer",
+        "replayed: rejected with -32012",
+        "bad token: rejected with -32010",
+    ):
+        assert f"✓ {step}" in r.stdout, r.stdout
+    assert "!!" not in r.stdout and "Throughput" not in r.stdout
+
+
+def test_bench_without_a_checkout_says_where_the_benchmarks_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_fastpath import _checkout
+    from mcp_fastpath.errors import FastpathError
+
+    monkeypatch.setattr(_checkout, "benches_dir", lambda: None)
+    with pytest.raises(FastpathError, match="source checkout's benches/ directory"):
+        _checkout.import_benches("codec")
+
+
+def test_bench_finds_the_checkouts_benches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_fastpath import _checkout
+
+    monkeypatch.setenv("MCP_FASTPATH_BENCHES", str(ROOT / "benches"))
+    assert _checkout.benches_dir() == (ROOT / "benches").resolve()
+    assert callable(_checkout.import_benches("codec").run)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_version_names_the_backend_and_the_native_build(backend: str) -> None:
+    import mcp_fastpath
+    from mcp_fastpath import _native
+
+    result = cli("--version", backend=backend)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    info = _native._BUILD_INFO
+    abi = f"abi3 for CPython >= {info['python']}" if info["abi3"] else f"CPython {info['python']} only"
+    assert lines[0] == f"mcp-fastpath {mcp_fastpath.__version__}"
+    assert lines[1] == f"backend: {backend} (MCP_FASTPATH_BACKEND={backend})"
+    assert lines[2] == (
+        f"native module: {info['version']}, {abi}, {info['profile']} profile (opt-level {info['opt_level']}), "
+        f"{info['target']}, {info['rustc']}"
+    )
+    assert lines[3].startswith(f"python: CPython {sys.version.split()[0]} on ") and len(lines) == 4

@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from mcp_fastpath import keyfile
 from mcp_fastpath.client import Client, ClientError, Unreachable
 
@@ -156,7 +155,7 @@ def test_failover_on_5xx(backend: ModuleType, nodes: Any, tmp_path: Path) -> Non
 
     async def run() -> None:
         async with Client([a.url, b.url], signer=signer_for(kf, backend), backend=backend, backoff_s=0.001) as client:
-            for i in range(5):
+            for _ in range(5):
                 assert (await client.call_tool("whoami"))["structuredContent"] == {"result": "b"}
             assert client.failovers == 1  # sticks to b after the first failover
 
@@ -173,7 +172,9 @@ def test_retry_is_resigned_with_a_fresh_nonce(backend: ModuleType, nodes: Any, t
     node = nodes(backend_name(backend), NODE_KEYS=str(path), NODE_FAIL_FIRST="2")
 
     async def run() -> None:
-        async with Client(node.url, signer=signer_for(kf, backend), backend=backend, retries=3, backoff_s=0.001) as client:
+        async with Client(
+            node.url, signer=signer_for(kf, backend), backend=backend, retries=3, backoff_s=0.001
+        ) as client:
             result = await client.call_tool("add", {"a": 2, "b": 3})
             assert result["structuredContent"] == {"result": 5}
             assert client.failovers == 2
@@ -200,7 +201,9 @@ def test_replayed_body_is_refused(backend: ModuleType, nodes: Any, tmp_path: Pat
 def test_unreachable_after_all_attempts(backend: ModuleType) -> None:
     async def run() -> None:
         # Port 9 (discard) on loopback: nothing listens there in a test sandbox.
-        async with Client(["http://127.0.0.1:9/mcp", "http://127.0.0.1:9/x"], backend=backend, retries=3, backoff_s=0.001) as client:
+        async with Client(
+            ["http://127.0.0.1:9/mcp", "http://127.0.0.1:9/x"], backend=backend, retries=3, backoff_s=0.001
+        ) as client:
             with pytest.raises(Unreachable) as err:
                 await client.discover()
             assert len(err.value.attempts) == 4
@@ -218,7 +221,9 @@ def test_bearer_token_and_signed_responses(backend: ModuleType, nodes: Any, tmp_
 
     async def run() -> None:
         token = kf.mint_token(scopes=["mcp"])
-        async with Client(node.url, signer=signer_for(kf, backend), token=lambda: token, response_verifier=verifier, backend=backend) as client:
+        async with Client(
+            node.url, signer=signer_for(kf, backend), token=lambda: token, response_verifier=verifier, backend=backend
+        ) as client:
             result = await client.call_tool("add", {"a": 1, "b": 2})
             assert result["structuredContent"] == {"result": 3}
             assert "dev.mcp-fastpath/sig" in result["_meta"]
@@ -229,7 +234,9 @@ def test_bearer_token_and_signed_responses(backend: ModuleType, nodes: Any, tmp_
         async with Client(node.url, signer=signer_for(kf, backend), token=token, backend=backend) as client:
             # A verifier that requires signed responses refuses an answer with a bad signature.
             other = keyfile.generate("hmac", "k1", audience="https://mcp.test")
-            client.response_verifier = backend.EnvelopeVerifier(backend.KeyRing.from_jwks(other.jwks), audience="https://mcp.test")
+            client.response_verifier = backend.EnvelopeVerifier(
+                backend.KeyRing.from_jwks(other.jwks), audience="https://mcp.test"
+            )
             with pytest.raises(ClientError) as err:
                 await client.call_tool("add", {"a": 1, "b": 2})
             assert "response signature refused" in err.value.message

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from mcp_fastpath import Limits, Rejection
 
 from .helpers import CAPS, INFO, PV, V, body, headers_for, meta, request
@@ -36,7 +35,12 @@ def test_request_fields(backend):
     [
         {"mcp-protocol-version": V, "mcp-method": "tools/call", "mcp-name": "add"},
         [("MCP-PROTOCOL-VERSION", V), ("Mcp-Method", "tools/call"), ("mCp-NaMe", "add")],
-        [(b"mcp-protocol-version", V.encode()), (b"mcp-method", b"tools/call"), (b"mcp-name", b"add"), (b"x-other", b"1")],
+        [
+            (b"mcp-protocol-version", V.encode()),
+            (b"mcp-method", b"tools/call"),
+            (b"mcp-name", b"add"),
+            (b"x-other", b"1"),
+        ],
     ],
     ids=["mapping", "pairs-any-case", "asgi-bytes"],
 )
@@ -52,8 +56,13 @@ def test_string_id_and_client_info_optional(backend):
 
 @pytest.mark.parametrize(
     ("method", "key", "value"),
-    [("prompts/get", "name", "greet"), ("resources/read", "uri", "file:///a b/é.txt"), ("tasks/get", "taskId", "t-1"),
-     ("tasks/cancel", "taskId", "t-2"), ("tasks/update", "taskId", "t-3")],
+    [
+        ("prompts/get", "name", "greet"),
+        ("resources/read", "uri", "file:///a b/é.txt"),
+        ("tasks/get", "taskId", "t-1"),
+        ("tasks/cancel", "taskId", "t-2"),
+        ("tasks/update", "taskId", "t-3"),
+    ],
 )
 def test_name_bearing_methods(backend, method, key, value):
     msg = request(method, **{key: value})
@@ -102,8 +111,23 @@ def test_non_bytes_body_is_a_type_error(backend):
         {"jsonrpc": "2.0", "method": 7},
         {"jsonrpc": "2.0", "method": "notifications/x", "params": "p"},
     ],
-    ids=["batch", "string", "number", "posted-response", "jsonrpc-1.0", "no-jsonrpc", "bool-id", "float-id", "null-id",
-         "list-id", "int-method", "no-method", "list-params", "notification-int-method", "notification-str-params"],
+    ids=[
+        "batch",
+        "string",
+        "number",
+        "posted-response",
+        "jsonrpc-1.0",
+        "no-jsonrpc",
+        "bool-id",
+        "float-id",
+        "null-id",
+        "list-id",
+        "int-method",
+        "no-method",
+        "list-params",
+        "notification-int-method",
+        "notification-str-params",
+    ],
 )
 def test_not_one_request(backend, message):
     r = rejected(backend, body(message), {"mcp-protocol-version": V, "mcp-method": "tools/list"})
@@ -115,10 +139,17 @@ def test_not_one_request(backend, message):
 
 
 def test_notification_accepted_at_served_version(backend):
-    n = backend.decode(body({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}}),
-                       {"MCP-Protocol-Version": V})
+    n = backend.decode(
+        body({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}}),
+        {"MCP-Protocol-Version": V},
+    )
     assert (type(n).__name__, n.method, n.protocol_version, n.params, n.meta) == (
-        "Notification", "notifications/cancelled", V, {"requestId": 3}, None)
+        "Notification",
+        "notifications/cancelled",
+        V,
+        {"requestId": 3},
+        None,
+    )
 
 
 def test_notification_at_unserved_version(backend):
@@ -161,9 +192,14 @@ def test_rung1_precedes_header_rung(backend):
 
 @pytest.mark.parametrize(
     ("override", "needle"),
-    [({"MCP-Protocol-Version": None}, "mcp-protocol-version"), ({"MCP-Protocol-Version": "2025-11-25"}, "mcp-protocol-version"),
-     ({"Mcp-Method": None}, "mcp-method"), ({"Mcp-Method": "tools/list"}, "mcp-method"), ({"Mcp-Name": None}, "mcp-name"),
-     ({"Mcp-Name": "Add"}, "mcp-name")],
+    [
+        ({"MCP-Protocol-Version": None}, "mcp-protocol-version"),
+        ({"MCP-Protocol-Version": "2025-11-25"}, "mcp-protocol-version"),
+        ({"Mcp-Method": None}, "mcp-method"),
+        ({"Mcp-Method": "tools/list"}, "mcp-method"),
+        ({"Mcp-Name": None}, "mcp-name"),
+        ({"Mcp-Name": "Add"}, "mcp-name"),
+    ],
 )
 def test_rung2_header_mismatch(backend, override, needle):
     msg = request()
@@ -230,10 +266,36 @@ def test_rung3_supported_versions_argument(backend):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"   ", b'{"jsonrpc":"2.0",', b"\xff\xfe{}", b'{"a":"\xc3"}', b'{"a":"\xed\xa0\x80"}', b"{}x", b"\xef\xbb\xbf{}",
-     b'{"a":"\x01"}', b"[1,]", b"{'a':1}", b"01", b"tru"],
-    ids=["empty", "blank", "truncated", "utf16-bom", "cut-utf8", "encoded-surrogate", "trailing", "utf8-bom",
-         "raw-control", "trailing-comma", "single-quotes", "leading-zero", "truncated-literal"],
+    [
+        b"",
+        b"   ",
+        b'{"jsonrpc":"2.0",',
+        b"\xff\xfe{}",
+        b'{"a":"\xc3"}',
+        b'{"a":"\xed\xa0\x80"}',
+        b"{}x",
+        b"\xef\xbb\xbf{}",
+        b'{"a":"\x01"}',
+        b"[1,]",
+        b"{'a':1}",
+        b"01",
+        b"tru",
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "truncated",
+        "utf16-bom",
+        "cut-utf8",
+        "encoded-surrogate",
+        "trailing",
+        "utf8-bom",
+        "raw-control",
+        "trailing-comma",
+        "single-quotes",
+        "leading-zero",
+        "truncated-literal",
+    ],
 )
 def test_not_json(backend, raw):
     r = rejected(backend, raw)
@@ -301,7 +363,10 @@ def test_string_limit(backend):
 
 def test_big_integer_arguments_read_as_doubles(backend):
     # Beyond 64 bits a JSON number is read as an IEEE double (orjson's and JavaScript's reading).
-    req = backend.decode(b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"_meta":{"%s":"%s","%s":{}},"n":18446744073709551616,"m":18446744073709551615}}' % (PV.encode(), V.encode(), CAPS.encode()))
+    req = backend.decode(
+        b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"_meta":{"%s":"%s","%s":{}},"n":18446744073709551616,"m":18446744073709551615}}'
+        % (PV.encode(), V.encode(), CAPS.encode())
+    )
     assert req.params["n"] == 1.8446744073709552e19 and type(req.params["n"]) is float
     assert req.params["m"] == 2**64 - 1 and type(req.params["m"]) is int
 
@@ -323,8 +388,11 @@ def test_responses_without_headers(backend):
     assert (type(r).__name__, r.id, r.result) == ("Response", "a", {"x": 1})
     e = backend.decode(b'{"jsonrpc":"2.0","id":null,"error":{"code":-32601,"message":"nope","data":[1]}}')
     assert (type(e).__name__, e.id, e.code, e.message, e.data) == ("ErrorResponse", None, -32601, "nope", [1])
-    for bad in [b'{"jsonrpc":"2.0","id":1,"result":[1]}', b'{"jsonrpc":"2.0","id":1,"result":{},"error":{}}',
-                b'{"jsonrpc":"2.0","id":1,"error":{"code":"x","message":"m"}}']:
+    for bad in [
+        b'{"jsonrpc":"2.0","id":1,"result":[1]}',
+        b'{"jsonrpc":"2.0","id":1,"result":{},"error":{}}',
+        b'{"jsonrpc":"2.0","id":1,"error":{"code":"x","message":"m"}}',
+    ]:
         assert rejected(backend, bad).code == -32600
 
 
@@ -351,11 +419,14 @@ def rejected_keys(backend, raw):
 
 
 def test_encode_response_and_error(backend):
-    result = {"content": [{"type": "text", "text": "3 é \u2028 \"q\"\n"}], "n": [1, 2.5, 1e16, -0.0, 1e-7, None, True]}
+    result = {"content": [{"type": "text", "text": '3 é \u2028 "q"\n'}], "n": [1, 2.5, 1e16, -0.0, 1e-7, None, True]}
     out = backend.encode_response(1, result)
     assert json.loads(out) == {"jsonrpc": "2.0", "id": 1, "result": result}
     assert out.startswith(b'{"jsonrpc":"2.0","id":1,"result":{')
-    assert backend.encode_error(None, -32601, "Method not found") == b'{"jsonrpc":"2.0","id":null,"error":{"code":-32601,"message":"Method not found"}}'
+    assert (
+        backend.encode_error(None, -32601, "Method not found")
+        == b'{"jsonrpc":"2.0","id":null,"error":{"code":-32601,"message":"Method not found"}}'
+    )
     assert json.loads(backend.encode_error("x", -32022, "v", {"supported": [V]}))["error"]["data"] == {"supported": [V]}
 
 
@@ -367,7 +438,10 @@ def test_encode_refuses_non_json(backend, bad):
 
 def test_encode_non_finite_floats_as_null(backend):
     # orjson's reading: JSON has no NaN or Infinity, and a reply must still go out.
-    assert json.loads(backend.encode_response(1, {"x": float("nan"), "y": float("-inf")}))["result"] == {"x": None, "y": None}
+    assert json.loads(backend.encode_response(1, {"x": float("nan"), "y": float("-inf")}))["result"] == {
+        "x": None,
+        "y": None,
+    }
 
 
 @pytest.mark.parametrize("bad_id", [True, 1.0, None, 2**63])
@@ -377,8 +451,10 @@ def test_encode_response_id_types(backend, bad_id):
 
 
 def test_http_status(backend):
-    assert [backend.http_status(c) for c in (-32700, -32600, -32601, -32602, -32020, -32021, -32022, -32010, -32011, -32012, -32603, 0)] == [
-        400, 400, 404, 400, 400, 400, 400, 401, 403, 401, 200, 200]
+    assert [
+        backend.http_status(c)
+        for c in (-32700, -32600, -32601, -32602, -32020, -32021, -32022, -32010, -32011, -32012, -32603, 0)
+    ] == [400, 400, 404, 400, 400, 400, 400, 401, 403, 401, 200, 200]
 
 
 # ---- header values and request headers -------------------------------------------------------
@@ -386,8 +462,14 @@ def test_http_status(backend):
 
 @pytest.mark.parametrize(
     ("plain", "encoded"),
-    [("get_weather", "get_weather"), ("Hello, 世界", "=?base64?SGVsbG8sIOS4lueVjA==?="), (" padded ", "=?base64?IHBhZGRlZCA=?="),
-     ("line1\nline2", "=?base64?bGluZTEKbGluZTI=?="), ("=?base64?literal?=", "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?="), ("", "")],
+    [
+        ("get_weather", "get_weather"),
+        ("Hello, 世界", "=?base64?SGVsbG8sIOS4lueVjA==?="),
+        (" padded ", "=?base64?IHBhZGRlZCA=?="),
+        ("line1\nline2", "=?base64?bGluZTEKbGluZTI=?="),
+        ("=?base64?literal?=", "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?="),
+        ("", ""),
+    ],
 )
 def test_header_value_codec_spec_examples(backend, plain, encoded):
     assert backend.encode_header_value(plain) == encoded
@@ -404,8 +486,14 @@ def test_decode_header_value_strict(backend):
 def test_request_headers(backend):
     msg = request(name="héllo")
     assert backend.request_headers("tools/call", msg["params"]) == {
-        "MCP-Protocol-Version": V, "Mcp-Method": "tools/call", "Mcp-Name": "=?base64?aMOpbGxv?="}
-    assert backend.request_headers("tools/list", {"_meta": meta()}) == {"MCP-Protocol-Version": V, "Mcp-Method": "tools/list"}
+        "MCP-Protocol-Version": V,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "=?base64?aMOpbGxv?=",
+    }
+    assert backend.request_headers("tools/list", {"_meta": meta()}) == {
+        "MCP-Protocol-Version": V,
+        "Mcp-Method": "tools/list",
+    }
     with pytest.raises(ValueError):
         backend.request_headers("tools/list", {})
     # What request_headers produces, decode accepts.
@@ -429,8 +517,10 @@ SCHEMA = {
 @pytest.mark.parametrize(
     ("arguments", "headers"),
     [
-        ({"region": "eu", "count": 42, "dry": True, "nested": {"zone": "a"}},
-         {"Mcp-Param-Region": "eu", "Mcp-Param-Count": "42", "mcp-param-dry": "true", "Mcp-Param-Zone": "a"}),
+        (
+            {"region": "eu", "count": 42, "dry": True, "nested": {"zone": "a"}},
+            {"Mcp-Param-Region": "eu", "Mcp-Param-Count": "42", "mcp-param-dry": "true", "Mcp-Param-Zone": "a"},
+        ),
         ({"count": 42.0}, {"Mcp-Param-Count": "42"}),
         ({"count": 42}, {"Mcp-Param-Count": "42.000"}),
         ({"region": "Zürich"}, {"Mcp-Param-Region": "=?base64?WsO8cmljaA==?="}),
@@ -477,7 +567,10 @@ def test_param_headers_float_rendering(backend):
         {"type": "object", "properties": {"a": {"type": "number", "x-mcp-header": "A"}}},
         {"type": "object", "x-mcp-header": "Root"},
         {"type": "object", "properties": {"a": {"type": "string", "x-mcp-header": "bad header"}}},
-        {"type": "object", "properties": {"a": {"type": "string", "x-mcp-header": "A"}, "b": {"type": "string", "x-mcp-header": "a"}}},
+        {
+            "type": "object",
+            "properties": {"a": {"type": "string", "x-mcp-header": "A"}, "b": {"type": "string", "x-mcp-header": "a"}},
+        },
         {"type": "object", "anyOf": [{"properties": {"a": {"type": "string", "x-mcp-header": "A"}}}]},
         {"type": "object", "properties": {"a": {"type": ["string"], "x-mcp-header": "A"}}},
     ],
@@ -500,3 +593,371 @@ def test_bytearray_header_names(backend):
     msg = request()
     pairs = [(bytearray(k.lower().encode()), v.encode()) for k, v in headers_for(msg).items()]
     assert backend.decode(body(msg), pairs).name == "add"
+
+
+# ---- optional whitespace around header values (RFC 9110 §5.5) --------------------------------
+# h11 strips SP/HTAB around a field value, httptools hands it over as received: both must decode
+# the same. Only SP and HTAB are optional whitespace; VT, FF and NBSP are part of the value.
+
+OWS_PADDINGS = ["  {}  ", "\t{}", "{}\t", " \t{}\t "]
+
+
+@pytest.mark.parametrize("padding", OWS_PADDINGS)
+def test_routing_header_values_lose_surrounding_sp_and_htab(backend, padding):
+    msg = request()
+    raw = [
+        (b"host", b"127.0.0.1"),
+        (b"mcp-protocol-version", padding.format(V).encode()),
+        (b"mcp-method", padding.format("tools/call").encode()),
+        (b"mcp-name", padding.format("add").encode()),
+    ]
+    req = backend.decode(body(msg), raw)
+    assert (req.method, req.name, req.protocol_version) == ("tools/call", "add", V)
+    # The same as str pairs and as a mapping.
+    pairs = [(k.decode(), v.decode()) for k, v in raw]
+    assert backend.decode(body(msg), pairs).name == "add"
+    assert backend.decode(body(msg), dict(pairs)).name == "add"
+
+
+def test_padded_base64_name_is_decoded_after_trimming(backend):
+    msg = request(name="héllo")
+    encoded = backend.encode_header_value("héllo")
+    req = backend.decode(body(msg), headers_for(msg, **{"Mcp-Name": f" \t{encoded} "}))
+    assert req.name == "héllo"
+
+
+def test_padded_version_of_a_notification(backend):
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    got = backend.decode(body(note), [(b"mcp-protocol-version", b"\t" + V.encode() + b"  ")])
+    assert type(got).__name__ == "Notification"
+    assert got.protocol_version == V
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        (b"mcp-name", b"\x0badd"),  # vertical tab
+        (b"mcp-name", b"add\x0c"),  # form feed
+        (b"mcp-name", b"\xa0add"),  # NBSP (Latin-1)
+        (b"mcp-name", b"add\xa0"),
+        (b"mcp-method", b"tools/call\x0b"),
+        (b"mcp-protocol-version", b"\xa0" + V.encode()),
+    ],
+)
+def test_other_whitespace_is_part_of_a_routing_value(backend, header, value):
+    msg = request()
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers_for(msg).items()]
+    raw = [(k, value if k == header else v) for k, v in raw]
+    r = rejected(backend, body(msg), raw)
+    assert (r.code, r.http_status, r.request_id) == (-32020, 400, 1)
+    assert header.decode() in r.message
+
+
+@pytest.mark.parametrize("padding", OWS_PADDINGS)
+def test_param_header_values_lose_surrounding_sp_and_htab(backend, padding):
+    arguments = {"region": "eu", "count": 42, "dry": True}
+    raw = [
+        (b"mcp-param-region", padding.format("eu").encode()),
+        (b"mcp-param-count", padding.format("42").encode()),
+        (b"mcp-param-dry", padding.format("true").encode()),
+    ]
+    assert backend.check_param_headers(SCHEMA, arguments, raw) is None
+    assert (
+        backend.check_param_headers(
+            SCHEMA, {"region": "Zürich"}, [(b"mcp-param-region", b" =?base64?WsO8cmljaA==?=\t")]
+        )
+        is None
+    )
+
+
+@pytest.mark.parametrize("value", [b"\x0beu", b"eu\x0c", b"\xa0eu", b"eu\xa0", b"e u"])
+def test_other_whitespace_is_part_of_a_param_value(backend, value):
+    with pytest.raises(Rejection) as info:
+        backend.check_param_headers(SCHEMA, {"region": "eu"}, [(b"mcp-param-region", value)], request_id=4)
+    assert (info.value.code, info.value.request_id) == (-32020, 4)
+    assert "does not match" in info.value.message
+
+
+# ---- text that is not valid Unicode (a lone surrogate) --------------------------------------
+# JSON cannot carry it and HTTP never produces it. Both backends refuse it the same way: the
+# encoders with orjson's TypeError (so a caller's `except TypeError` fallback behaves alike), the
+# header readers with a TypeError, the parser with -32700.
+
+LONE = "\ud800"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda b: b.encode_response(1, {"text": f"ab{LONE}cd"}),
+        lambda b: b.encode_response(1, {f"key{LONE}": 1}),
+        lambda b: b.encode_response(f"id{LONE}", {}),
+        lambda b: b.encode_error(1, -32602, f"bad {LONE}"),
+        lambda b: b.encode_error(1, -32602, "bad", {"detail": [LONE]}),
+    ],
+    ids=["result-value", "result-key", "id", "error-message", "error-data"],
+)
+def test_encoders_refuse_lone_surrogates_with_a_type_error(backend, encode):
+    with pytest.raises(TypeError, match="^cannot encode as JSON: str is not valid UTF-8: surrogates not allowed$"):
+        encode(backend)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({1, 2}, "Type is not JSON serializable: set"),
+        (2**64, "Integer exceeds 64-bit range"),
+        (-(2**63) - 1, "Integer exceeds 64-bit range"),
+        ({1: 2}, "Dict key must be str"),
+    ],
+)
+def test_encoders_give_orjsons_reasons(backend, value, reason):
+    with pytest.raises(TypeError) as info:
+        backend.encode_response(1, {"v": value})
+    assert str(info.value) == f"cannot encode as JSON: {reason}"
+
+
+def _nested_lists(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_encoders_nest_as_deep_as_orjson(backend):
+    # orjson refuses a container at depth 254 counting the message object as 0: the result object
+    # is depth 1, so 252 lists inside it are the most that can be written.
+    assert backend.encode_response(1, {"v": _nested_lists(252)}).count(b"[") == 252
+    with pytest.raises(TypeError, match="Recursion limit reached"):
+        backend.encode_response(1, {"v": _nested_lists(253)})
+    assert backend.encode_error(1, -32000, "m", _nested_lists(252)).count(b"[") == 252
+    with pytest.raises(TypeError, match="Recursion limit reached"):
+        backend.encode_error(1, -32000, "m", _nested_lists(253))
+    cycle: list = []
+    cycle.append(cycle)
+    with pytest.raises(TypeError, match="Recursion limit reached"):
+        backend.encode_response(1, {"v": cycle})
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Mcp-Name": LONE},
+        {"mcp-protocol-version": f"{V}{LONE}"},
+        [("x-other", f"a{LONE}")],
+        [(f"x-{LONE}", "a")],
+        [(f"mcp-name{LONE}", "add")],
+    ],
+    ids=["routing-value", "version-value", "other-value", "other-name", "routing-like-name"],
+)
+def test_header_text_with_a_lone_surrogate_is_a_type_error(backend, headers):
+    msg = request()
+    with pytest.raises(TypeError, match="valid Unicode"):
+        backend.decode(b"{}", headers)
+    with pytest.raises(TypeError, match="valid Unicode"):
+        backend.decode(body(msg), headers)
+
+
+def test_header_codec_refuses_lone_surrogates(backend):
+    for call in (
+        lambda: backend.encode_header_value(f"a{LONE}"),
+        lambda: backend.decode_header_value(f"a{LONE}"),
+        lambda: backend.request_headers(f"tools/{LONE}", {"_meta": meta()}),
+        lambda: backend.request_headers("tools/list", {"_meta": meta(**{PV: f"v{LONE}"})}),
+        lambda: backend.request_headers("tools/call", {"name": LONE, "_meta": meta()}),
+        lambda: backend.check_param_headers(SCHEMA, {"region": "eu"}, {"Mcp-Param-Region": f"eu{LONE}"}),
+    ):
+        with pytest.raises(TypeError, match="valid Unicode"):
+            call()
+    with pytest.raises(TypeError):
+        backend.decode_header_value(5)
+
+
+@pytest.mark.parametrize("versions", [[f"{V}{LONE}"], [V, 7]])
+def test_supported_versions_must_be_text(backend, versions):
+    with pytest.raises(TypeError, match="supported_versions"):
+        backend.decode(body(request()), supported_versions=versions)
+
+
+@pytest.mark.parametrize("size", [1 << 20, (1 << 20) + 1])
+def test_top_level_string_is_held_to_the_string_limit(backend, size):
+    raw = b'"' + b"a" * size + b'"'
+    r = rejected(backend, raw, {})
+    if size > Limits().max_string_bytes:
+        assert (r.code, r.http_status) == (-32700, 400)
+    else:
+        assert (r.code, r.http_status) == (-32600, 400)  # a string, but not one message
+    tight = Limits(max_string_bytes=3)
+    assert rejected(backend, b'"abcd"', limits=tight).code == -32700
+    assert rejected(backend, b'"abc"', limits=tight).code == -32600
+
+
+@pytest.mark.parametrize(
+    ("arguments", "headers", "needle"),
+    [
+        # A non-JSON value elsewhere in the arguments does not hide the declared one.
+        ({"region": "eu", "other": {1, 2}}, {"Mcp-Param-Region": "eu"}, None),
+        ({"region": "eu", 3: "int key"}, {"Mcp-Param-Region": "eu"}, None),
+        ({"region": "eu", "big": 2**70}, {"Mcp-Param-Region": "eu"}, None),
+        # A declared argument that is no JSON scalar matches no header value.
+        ({"region": object()}, {"Mcp-Param-Region": "x"}, "does not match"),
+        ({"region": object()}, {}, None),
+    ],
+)
+def test_param_headers_read_non_json_parts_one_by_one(backend, arguments, headers, needle):
+    if needle is None:
+        assert backend.check_param_headers(SCHEMA, arguments, headers) is None
+        return
+    with pytest.raises(Rejection) as info:
+        backend.check_param_headers(SCHEMA, arguments, headers)
+    assert needle in info.value.message
+
+
+def test_param_headers_schema_with_non_json_parts(backend):
+    schema = {**SCHEMA, "default": object(), "examples": [{1, 2}]}
+    assert backend.check_param_headers(schema, {"region": "eu"}, {"Mcp-Param-Region": "eu"}) is None
+    with pytest.raises(Rejection):
+        backend.check_param_headers(schema, {"region": "eu"}, {})
+
+
+# ---- lazy decode: params on first access, arguments_json -------------------------------------
+
+
+def test_arguments_json_is_the_arguments_as_json(backend):
+    import orjson
+
+    raw = (
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add",'
+        b'"arguments": { "a" : 1, "b":[2.5,null,true,"\\u00e9\\n"] , "c":{}},'
+        b'"_meta":' + json.dumps(meta()).encode() + b"}}"
+    )
+    req = backend.decode(raw, {"mcp-protocol-version": V, "mcp-method": "tools/call", "mcp-name": "add"})
+    got = req.arguments_json
+    assert type(got) is bytes
+    assert orjson.loads(got) == {"a": 1, "b": [2.5, None, True, "é\n"], "c": {}}
+    if backend.__name__.endswith("_native"):
+        # The native backend hands over the bytes exactly as sent.
+        assert got == b'{ "a" : 1, "b":[2.5,null,true,"\\u00e9\\n"] , "c":{}}'
+    assert req.arguments_json is got  # built once
+    assert req.params["arguments"] == orjson.loads(got)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [(None, b"null"), ([], b"[]"), ("x", b'"x"'), (7, b"7")],
+)
+def test_arguments_json_of_any_json_value(backend, arguments, expected):
+    msg = request(arguments=arguments)
+    assert backend.decode(body(msg), headers_for(msg)).arguments_json == expected
+
+
+def test_arguments_json_is_none_without_arguments(backend):
+    msg = request("tools/list")
+    assert backend.decode(body(msg), headers_for(msg)).arguments_json is None
+    msg = request()
+    del msg["params"]["arguments"]
+    assert backend.decode(body(msg), headers_for(msg)).arguments_json is None
+
+
+def test_lazy_params_are_built_once_and_share_meta(backend):
+    msg = request(arguments={"x": [1, {"y": "z"}]}, cursor="c1")
+    for first in ("params", "meta", "client_info"):
+        req = backend.decode(body(msg), headers_for(msg))
+        getattr(req, first)
+        assert req.params == msg["params"]
+        assert req.params is req.params
+        assert req.meta is req.params["_meta"]
+        assert req.client_info is req.meta[INFO]
+        assert req.client_capabilities is req.meta[CAPS]
+
+
+def test_constructed_request_gives_arguments_json(backend):
+    params = {"name": "add", "arguments": {"a": 1, "é": [True, None]}, "_meta": meta()}
+    req = backend.Request(1, "tools/call", params, params["_meta"], V, None, {}, "add")
+    assert req.arguments_json == b'{"a":1,"\xc3\xa9":[true,null]}'
+    assert backend.Request(1, "tools/list", {"_meta": meta()}, meta(), V, None, {}, None).arguments_json is None
+    with pytest.raises(TypeError, match="cannot encode as JSON"):
+        backend.Request(1, "tools/call", {"arguments": {1, 2}}, {}, V, None, {}, "x").arguments_json  # noqa: B018
+
+
+def test_decoded_and_constructed_requests_compare_equal(backend):
+    import copy
+    import pickle
+
+    msg = request(arguments={"a": 1})
+    req = backend.decode(body(msg), headers_for(msg))
+    built = backend.Request(1, "tools/call", msg["params"], msg["params"]["_meta"], V, meta()[INFO], {}, "add")
+    assert req == built
+    assert "arguments" not in repr(req)
+    again = pickle.loads(pickle.dumps(req))
+    assert again == req
+    assert again.arguments_json == b'{"a":1}'
+    assert copy.copy(req) == req
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        b'{"a":1,"a":2}',
+        b'{"a":[1e400]}',
+        b'{"a":"\\ud800"}',
+        b'{"a":NaN}',
+        b'{"a":[01]}',
+        b'{"a":"x\x01"}',
+        b'{"a":"\xff"}',
+        b"[" * 70 + b"]" * 70,
+        b'{"a":1,}',
+    ],
+    ids=["duplicate", "overflow", "surrogate", "nan", "leading-zero", "control", "utf8", "depth", "trailing-comma"],
+)
+def test_arguments_are_validated_at_decode_time(backend, arguments):
+    raw = (
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":'
+        + arguments
+        + b',"_meta":'
+        + json.dumps(meta()).encode()
+        + b"}}"
+    )
+    r = rejected(backend, raw, {"mcp-protocol-version": V, "mcp-method": "tools/call", "mcp-name": "add"})
+    assert (r.code, r.http_status) == (-32700, 400)
+
+
+def test_other_params_members_are_validated_too(backend):
+    raw = b'{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":{"a":1,"a":1},"_meta":{}}}'
+    assert rejected(backend, raw, {}).code == -32700
+    # A notification's params are read from the body as well.
+    note = {"jsonrpc": "2.0", "method": "notifications/x", "params": {"k": [1, {"v": "é"}], "_meta": {PV: V}}}
+    got = backend.decode(body(note))
+    assert (got.params, got.meta) == (note["params"], note["params"]["_meta"])
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["lazy", "envelope"])
+def test_gate_admit_builds_the_same_request(backend, signed):
+    """Gate.admit decodes through the same code: a lazy parse without an envelope verifier, the
+    whole tree with one (the signature covers it); the Request reads the same either way."""
+    import orjson
+
+    key = backend.HmacKey("k1", b"s" * 32)
+    msg = request(arguments={"a": 1, "b": ["x", {"c": None}]})
+    if signed:
+        gate = backend.Gate(envelope=backend.EnvelopeVerifier(backend.KeyRing([key])))
+        msg = backend.EnvelopeSigner(key).sign(msg)
+    else:
+        gate = backend.Gate()
+    raw = body(msg)
+    admitted = gate.admit(raw, headers_for(msg))
+    assert orjson.loads(admitted.request.arguments_json) == msg["params"]["arguments"]
+    assert admitted.request.params == msg["params"]
+    assert admitted.request == backend.decode(raw, headers_for(msg))
+
+
+def test_native_key_cache_serves_repeated_names(native):
+    """Argument names repeat request after request: the native module hands out the same `str`
+    objects for them (a cache, not interning). Names that differ only in their last byte must not
+    crowd into a few slots (they did: nearly every key missed)."""
+    args = {f"arg_{i:04d}": i for i in range(200)}
+    msg = request(arguments=args)
+    first = list(native.decode(body(msg), headers_for(msg)).params["arguments"])
+    second = list(native.decode(body(msg), headers_for(msg)).params["arguments"])
+    assert first == second
+    assert sum(a is b for a, b in zip(first, second, strict=True)) >= 190

@@ -9,8 +9,13 @@ import os
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mcp.shared.inbound import InboundLadderRejection, classify_inbound_request, find_duplicated_routing_header
-from mcp.shared.inbound import unsupported_protocol_version_rejection
+from mcp.shared.inbound import (
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+    unsupported_protocol_version_rejection,
+)
+from mcp_fastpath import Rejection
 from mcp_types import JSONRPCNotification, JSONRPCRequest
 from pydantic import ValidationError
 
@@ -19,14 +24,36 @@ from .helpers import CAPS, INFO, PV, V, outcome
 # Thousands of cases per CI run across these tests; `soak` profile for more.
 EXAMPLES = int(os.environ.get("MCP_FASTPATH_DIFF_EXAMPLES", "1500"))
 
-METHODS = ["tools/call", "tools/list", "prompts/get", "resources/read", "tasks/get", "tasks/cancel", "custom/thing", "notifications/x"]
-NAME_KEY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri", "tasks/get": "taskId", "tasks/cancel": "taskId"}
+METHODS = [
+    "tools/call",
+    "tools/list",
+    "prompts/get",
+    "resources/read",
+    "tasks/get",
+    "tasks/cancel",
+    "custom/thing",
+    "notifications/x",
+]
+NAME_KEY = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "tasks/get": "taskId",
+    "tasks/cancel": "taskId",
+}
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**64), max_value=2**64), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
 )
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)), max_leaves=12)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=12,
+)
 MISSING = object()
 
 
@@ -37,22 +64,56 @@ def maybe(strategy):
 @st.composite
 def messages(draw):
     method = draw(st.one_of(st.sampled_from(METHODS), st.integers(), st.just(MISSING)))
-    meta = draw(st.one_of(
-        st.fixed_dictionaries({PV: st.sampled_from([V, V, V, "2025-11-25", "", 20260728, None]), CAPS: st.one_of(st.just({}), json_values)},
-                              optional={INFO: json_values, "dev.x/extra": json_values}),
-        st.dictionaries(st.sampled_from([PV, CAPS, INFO]), json_values, max_size=3),
-        json_values,
-    ))
-    params = draw(st.one_of(
-        st.fixed_dictionaries({}, optional={"_meta": st.just(meta), "name": st.one_of(st.sampled_from(["add", "héllo", " x", "=?base64?YQ==?="]), json_values),
-                                            "uri": st.sampled_from(["file:///a", "mem://é"]), "taskId": st.sampled_from(["t1", "t2"]),
-                                            "arguments": json_values}),
-        st.just(MISSING), st.none(), json_values,
-    ))
+    meta = draw(
+        st.one_of(
+            st.fixed_dictionaries(
+                {
+                    PV: st.sampled_from([V, V, V, "2025-11-25", "", 20260728, None]),
+                    CAPS: st.one_of(st.just({}), json_values),
+                },
+                optional={INFO: json_values, "dev.x/extra": json_values},
+            ),
+            st.dictionaries(st.sampled_from([PV, CAPS, INFO]), json_values, max_size=3),
+            json_values,
+        )
+    )
+    params = draw(
+        st.one_of(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "_meta": st.just(meta),
+                    "name": st.one_of(st.sampled_from(["add", "héllo", " x", "=?base64?YQ==?="]), json_values),
+                    "uri": st.sampled_from(["file:///a", "mem://é"]),
+                    "taskId": st.sampled_from(["t1", "t2"]),
+                    "arguments": json_values,
+                },
+            ),
+            st.just(MISSING),
+            st.none(),
+            json_values,
+        )
+    )
     message = {}
-    for key, value in (("jsonrpc", draw(maybe(st.sampled_from(["2.0", "2.0", "2.0", "1.0", 2.0])))),
-                       ("id", draw(maybe(st.one_of(st.integers(min_value=-(2**64), max_value=2**64), st.text(max_size=5), st.booleans(), st.none(), st.floats(allow_nan=False))))),
-                       ("method", method), ("params", params)):
+    for key, value in (
+        ("jsonrpc", draw(maybe(st.sampled_from(["2.0", "2.0", "2.0", "1.0", 2.0])))),
+        (
+            "id",
+            draw(
+                maybe(
+                    st.one_of(
+                        st.integers(min_value=-(2**64), max_value=2**64),
+                        st.text(max_size=5),
+                        st.booleans(),
+                        st.none(),
+                        st.floats(allow_nan=False),
+                    )
+                )
+            ),
+        ),
+        ("method", method),
+        ("params", params),
+    ):
         if value is not MISSING:
             message[key] = value
     if draw(st.booleans()) and draw(st.booleans()):
@@ -102,7 +163,9 @@ def header_sets(draw, message):
 
 @st.composite
 def bodies(draw, message):
-    text = json.dumps(message, ensure_ascii=draw(st.booleans()), separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
+    text = json.dumps(
+        message, ensure_ascii=draw(st.booleans()), separators=draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+    )
     raw = text.encode("utf-8", "surrogatepass")
     mutation = draw(st.sampled_from(["none"] * 6 + ["truncate", "flip", "insert", "dup-key", "nan"]))
     if mutation == "truncate" and raw:
@@ -121,7 +184,10 @@ def bodies(draw, message):
 
 
 def str_pairs(pairs):
-    return [(n.decode("latin-1") if isinstance(n, bytes) else n, v.decode("latin-1") if isinstance(v, bytes) else v) for n, v in pairs]
+    return [
+        (n.decode("latin-1") if isinstance(n, bytes) else n, v.decode("latin-1") if isinstance(v, bytes) else v)
+        for n, v in pairs
+    ]
 
 
 def sdk_outcome(raw: bytes, pairs):
@@ -150,7 +216,11 @@ def sdk_outcome(raw: bytes, pairs):
     verdict = classify_inbound_request(decoded, headers=dict(pairs))
     if isinstance(verdict, InboundLadderRejection):
         return ("rejected", verdict.code, 400, verdict.data, req.id)
-    return ("accepted", "Request", (req.id, req.method, req.params, verdict.protocol_version, verdict.client_info, verdict.client_capabilities))
+    return (
+        "accepted",
+        "Request",
+        (req.id, req.method, req.params, verdict.protocol_version, verdict.client_info, verdict.client_capabilities),
+    )
 
 
 def ours_for_sdk(result):
@@ -159,7 +229,18 @@ def ours_for_sdk(result):
     kind, fields = result[1], result[2]
     if kind == "Notification":
         return ("accepted", kind, fields["protocol_version"])
-    return ("accepted", kind, (fields["id"], fields["method"], fields["params"], fields["protocol_version"], fields["client_info"], fields["client_capabilities"]))
+    return (
+        "accepted",
+        kind,
+        (
+            fields["id"],
+            fields["method"],
+            fields["params"],
+            fields["protocol_version"],
+            fields["client_info"],
+            fields["client_capabilities"],
+        ),
+    )
 
 
 def _has_wide_int(value) -> bool:
@@ -207,6 +288,30 @@ def test_native_equals_pure_without_headers(native, pure, data):
     raw = data.draw(bodies(message))
     assert outcome(lambda: native.decode(raw)) == outcome(lambda: pure.decode(raw))
     assert outcome(lambda: native.routing_keys(raw)) == outcome(lambda: pure.routing_keys(raw))
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data())
+def test_arguments_json_agrees(native, pure, data):
+    """Native gives `params.arguments` as the body's own bytes, pure as orjson's encoding: the
+    same JSON either way (read with orjson, which reads both backends' numbers alike)."""
+    import orjson
+
+    message = data.draw(messages())
+    raw = data.draw(bodies(message))
+    pairs = correct_headers(message)
+    try:
+        mine, theirs = native.decode(raw, pairs), pure.decode(raw, pairs)
+    except Rejection:
+        return
+    if type(mine).__name__ != "Request":
+        return
+    if mine.arguments_json is None:
+        assert theirs.arguments_json is None
+        return
+    assert mine.arguments_json in raw
+    assert orjson.loads(mine.arguments_json) == orjson.loads(theirs.arguments_json)
+    assert orjson.loads(mine.arguments_json) == mine.params["arguments"]
 
 
 @settings(max_examples=EXAMPLES)

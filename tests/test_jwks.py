@@ -9,7 +9,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from mcp_fastpath.errors import Unauthenticated
 from mcp_fastpath.jwks import JwksFetchError, JwksSource
 
@@ -29,7 +28,7 @@ def jwks_server():
     state = _Jwks()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             state.hits += 1
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
@@ -53,7 +52,9 @@ def jwks_of(backend, *keys) -> bytes:
 
 
 def token(backend, key, exp_in=60) -> str:
-    return backend.sign_jwt(key, {"iss": "https://auth", "aud": "https://mcp", "sub": "u1", "exp": time.time() + exp_in})
+    return backend.sign_jwt(
+        key, {"iss": "https://auth", "aud": "https://mcp", "sub": "u1", "exp": time.time() + exp_in}
+    )
 
 
 def test_rotation_and_failures_keep_keys(backend, jwks_server):
@@ -113,7 +114,7 @@ def test_no_keys_means_start_fails(backend, jwks_server):
         with pytest.raises(JwksFetchError):
             await source.start()
         with pytest.raises(JwksFetchError):
-            source.keyring
+            _ = source.keyring
         await source.aclose()
 
     asyncio.run(scenario())

@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 import pytest
-
 from mcp_fastpath.tasks import MemoryTaskStore, TaskRecord, open_task_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +49,6 @@ def make(task_id: str | None = None, **fields: Any) -> TaskRecord:
 
 
 # ---- a real redis-server -------------------------------------------------------------------------
-
-
 
 
 # ---- one store backend per parameter -------------------------------------------------------------
@@ -95,17 +92,18 @@ def _backend(kind: str, request, tmp_path) -> Backend:
         return Backend("memory", "memory", {})
     if kind == "sqlite":
         return Backend("sqlite", f"sqlite:///{tmp_path / 'tasks.db'}", {})
-    url = request.getfixturevalue("redis_url")
-    return Backend("redis", url, {"prefix": f"test:{uuid.uuid4().hex[:8]}:"})
+    url = request.getfixturevalue("redis_cluster_url" if kind == "redis-cluster" else "redis_url")
+    return Backend(kind, url, {"prefix": f"test:{uuid.uuid4().hex[:8]}:"})
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "redis-cluster"])
 def stores(request, tmp_path) -> Backend:
-    """Every store implementation."""
+    """Every store implementation (Redis also on a real Redis Cluster: every script must touch one
+    hash slot)."""
     return _backend(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 def shared_stores(request, tmp_path) -> Backend:
     """The stores several processes (or store objects) share: durability and race tests."""
     return _backend(request.param, request, tmp_path)
@@ -169,9 +167,17 @@ def test_transitions_and_terminal_immutability(stores):
     async def scenario(store):
         await store.create(record)
         tid = record.task_id
-        asked = await store.transition(tid, now_ms=T0 + 10, status="input_required", input_requests={"q1": {"method": "x"}})
-        assert (asked.status, asked.updated_at_ms, asked.input_requests) == ("input_required", T0 + 10, {"q1": {"method": "x"}})
-        back = await store.transition(tid, now_ms=T0 + 20, status="working", input_requests=None, status_message="resumed")
+        asked = await store.transition(
+            tid, now_ms=T0 + 10, status="input_required", input_requests={"q1": {"method": "x"}}
+        )
+        assert (asked.status, asked.updated_at_ms, asked.input_requests) == (
+            "input_required",
+            T0 + 10,
+            {"q1": {"method": "x"}},
+        )
+        back = await store.transition(
+            tid, now_ms=T0 + 20, status="working", input_requests=None, status_message="resumed"
+        )
         assert (back.status, back.input_requests, back.status_message) == ("working", None, "resumed")
         assert back.finished_at_ms is None
         done = await store.transition(tid, now_ms=T0 + 30, status="completed", result={"content": [], "isError": False})
@@ -200,7 +206,9 @@ def test_transition_can_set_updated_at_and_ttl(stores):
 
     async def scenario(store):
         await store.create(record)
-        out = await store.transition(record.task_id, now_ms=T0 + 50, updated_at_ms=T0 + 7, ttl_ms=5_000, poll_interval_ms=250)
+        out = await store.transition(
+            record.task_id, now_ms=T0 + 50, updated_at_ms=T0 + 7, ttl_ms=5_000, poll_interval_ms=250
+        )
         assert (out.updated_at_ms, out.ttl_ms, out.poll_interval_ms) == (T0 + 7, 5_000, 250)
         done = await store.transition(record.task_id, now_ms=T0 + 60, status="cancelled")
         assert done.finished_at_ms == T0 + 60
@@ -240,11 +248,15 @@ def test_expect_is_a_compare_and_set_on_the_status(stores):
     async def scenario(store):
         await store.create(record)
         tid = record.task_id
-        assert await store.transition(tid, now_ms=T0 + 1, expect=frozenset({"input_required"}), status="completed") is None
+        assert (
+            await store.transition(tid, now_ms=T0 + 1, expect=frozenset({"input_required"}), status="completed") is None
+        )
         assert (await store.get(tid, now_ms=T0 + 1)).status == "working"
         out = await store.transition(tid, now_ms=T0 + 2, expect=frozenset({"working"}), status="input_required")
         assert out.status == "input_required"
-        out = await store.transition(tid, now_ms=T0 + 3, expect=frozenset({"working", "input_required"}), status="working")
+        out = await store.transition(
+            tid, now_ms=T0 + 3, expect=frozenset({"working", "input_required"}), status="working"
+        )
         assert out.status == "working"
         assert await store.transition(tid, now_ms=T0 + 4, expect=frozenset({"completed"}), status="working") is None
 
@@ -259,7 +271,11 @@ def test_concurrent_compare_and_set_has_one_winner(stores):
         results = await asyncio.gather(
             *(
                 handles[i % len(handles)].transition(
-                    record.task_id, now_ms=T0 + 1, expect=frozenset({"working"}), status="completed", result={"winner": i}
+                    record.task_id,
+                    now_ms=T0 + 1,
+                    expect=frozenset({"working"}),
+                    status="completed",
+                    result={"winner": i},
                 )
                 for i in range(20)
             )
@@ -415,7 +431,10 @@ def test_claim_orphans_takes_lapsed_and_unleased_tasks_only(stores):
         assert len(await store.claim_orphans("node-b", lease_ms=LEASE, now_ms=now, limit=1)) == 1
         rest = await store.claim_orphans("node-b", lease_ms=LEASE, now_ms=now)
         assert len(rest) == 1
-        got = {r.task_id: r for r in await asyncio.gather(*(store.get(t, now_ms=now) for t in (lapsed.task_id, unleased.task_id)))}
+        got = {
+            r.task_id: r
+            for r in await asyncio.gather(*(store.get(t, now_ms=now) for t in (lapsed.task_id, unleased.task_id)))
+        }
         for record in got.values():
             assert (record.lease_owner, record.lease_expires_ms) == ("node-b", now + LEASE)
         assert (await store.get(live.task_id, now_ms=now)).lease_owner == "node-a"
@@ -540,23 +559,23 @@ def test_two_processes_never_claim_the_same_task(shared_stores):
 
 
 def test_finished_tasks_expire_after_their_ttl(stores):
-    short = make(ttl_ms=1_000)
-    other = make(ttl_ms=5_000)
-    running = make(ttl_ms=1_000, lease_expires_ms=T0 + 10**9)
+    short = make(ttl_ms=60_000)  # long on the wall clock: Redis's own PEXPIRE must not race the test
+    other = make(ttl_ms=300_000)
+    running = make(ttl_ms=60_000, lease_expires_ms=T0 + 10**9)
 
     async def scenario(store):
         for record in (short, other, running):
             await store.create(record)
         await store.transition(short.task_id, now_ms=T0 + 100, status="completed", result={})
         await store.transition(other.task_id, now_ms=T0 + 100, status="failed", error={"code": -1, "message": "x"})
-        assert (await store.get(short.task_id, now_ms=T0 + 1_099)).status == "completed"
-        assert await store.purge(now_ms=T0 + 1_099) == 0
-        assert await store.get(short.task_id, now_ms=T0 + 1_100) is None  # expired, even before a purge
-        assert await store.request_cancel(short.task_id, now_ms=T0 + 1_100) is None
-        assert await store.purge(now_ms=T0 + 1_100) == 1
-        assert await store.purge(now_ms=T0 + 1_100) == 0
+        assert (await store.get(short.task_id, now_ms=T0 + 60_099)).status == "completed"
+        assert await store.purge(now_ms=T0 + 60_099) == 0
+        assert await store.get(short.task_id, now_ms=T0 + 60_100) is None  # expired, even before a purge
+        assert await store.request_cancel(short.task_id, now_ms=T0 + 60_100) is None
+        assert await store.purge(now_ms=T0 + 60_100) == 1
+        assert await store.purge(now_ms=T0 + 60_100) == 0
         assert await store.get(short.task_id, now_ms=T0 + 100) is None  # gone for good
-        assert (await store.get(other.task_id, now_ms=T0 + 1_100)).status == "failed"
+        assert (await store.get(other.task_id, now_ms=T0 + 60_100)).status == "failed"
         # a task that never finishes does not expire (its runner or an orphan claim settles it)
         assert (await store.get(running.task_id, now_ms=T0 + 10**8)).status == "working"
         assert await store.purge(now_ms=T0 + 10**8) == 1
@@ -569,13 +588,15 @@ def test_purge_in_batches(tmp_path, redis_url):
     from mcp_fastpath.tasks import RedisTaskStore, SqliteTaskStore
 
     async def scenario(store):
+        # A TTL long on the wall clock: Redis also PEXPIREs finished tasks by itself, and a short one
+        # would let it drop some before `purge` runs on a loaded machine (purge counts its own deletes).
         try:
             for i in range(7):
-                record = make(ttl_ms=10)
+                record = make(ttl_ms=60_000)
                 await store.create(record)
                 await store.transition(record.task_id, now_ms=T0 + i, status="completed", result={})
-            assert await store.purge(now_ms=T0 + 100, batch=2) == 7
-            assert await store.purge(now_ms=T0 + 100, batch=2) == 0
+            assert await store.purge(now_ms=T0 + 120_000, batch=2) == 7
+            assert await store.purge(now_ms=T0 + 120_000, batch=2) == 0
         finally:
             await store.close()
 
@@ -629,7 +650,10 @@ def test_sqlite_uses_wal_full_sync_and_indexes(tmp_path):
 
             def pragmas():  # on the store's own thread, with its connection
                 conn = store._conn
-                return [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "synchronous", "busy_timeout")]
+                return [
+                    conn.execute(f"PRAGMA {name}").fetchone()[0]
+                    for name in ("journal_mode", "synchronous", "busy_timeout")
+                ]
 
             assert await store._run(pragmas) == ["wal", 2, 10_000]  # synchronous=2 is FULL
         finally:
@@ -640,9 +664,19 @@ def test_sqlite_uses_wal_full_sync_and_indexes(tmp_path):
     run(scenario())
     conn = sqlite3.connect(path)
     try:
-        plan = " ".join(str(row) for row in conn.execute("EXPLAIN QUERY PLAN SELECT task_id FROM tasks WHERE orphan_at_ms IS NOT NULL AND orphan_at_ms <= 5 ORDER BY orphan_at_ms LIMIT 3"))
+        plan = " ".join(
+            str(row)
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT task_id FROM tasks WHERE orphan_at_ms IS NOT NULL AND orphan_at_ms <= 5 ORDER BY orphan_at_ms LIMIT 3"
+            )
+        )
         assert "tasks_orphan_at" in plan
-        plan = " ".join(str(row) for row in conn.execute("EXPLAIN QUERY PLAN SELECT rowid FROM tasks WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= 5 LIMIT 9"))
+        plan = " ".join(
+            str(row)
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT rowid FROM tasks WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= 5 LIMIT 9"
+            )
+        )
         assert "tasks_expires_at" in plan
     finally:
         conn.close()
@@ -654,7 +688,6 @@ def test_sqlite_uses_wal_full_sync_and_indexes(tmp_path):
 
 def test_redis_finished_tasks_get_a_redis_ttl_and_leave_the_lease_index(redis_url):
     import redis.asyncio as redis_asyncio
-
     from mcp_fastpath.tasks import RedisTaskStore
 
     record = make(ttl_ms=60_000, input_responses={"a": 1})
@@ -665,13 +698,15 @@ def test_redis_finished_tasks_get_a_redis_ttl_and_leave_the_lease_index(redis_ur
         try:
             await store.create(record)
             key = store.task_key(record.task_id)
+            tag = store.bucket_tag(store.bucket_of(record.task_id))  # the indexes of the task's bucket
+            assert key == f"{tag}t:{record.task_id}" and tag.startswith("ttl-test:{b")
             assert await client.pttl(key) == -1  # running: no TTL
-            assert await client.zscore("ttl-test:leases", record.task_id) == T0 + LEASE
+            assert await client.zscore(f"{tag}leases", record.task_id) == T0 + LEASE
             await store.transition(record.task_id, now_ms=T0 + 5, status="completed", result={})
             assert 0 < await client.pttl(key) <= 60_000
             assert 0 < await client.pttl(store.inputs_key(record.task_id)) <= 60_000
-            assert await client.zscore("ttl-test:leases", record.task_id) is None
-            assert await client.zscore("ttl-test:expiry", record.task_id) == T0 + 5 + 60_000
+            assert await client.zscore(f"{tag}leases", record.task_id) is None
+            assert await client.zscore(f"{tag}expiry", record.task_id) == T0 + 5 + 60_000
             # a very long ttl is passed to PEXPIRE as an integer
             forever = make(ttl_ms=10**13)
             await store.create(forever)
@@ -681,7 +716,7 @@ def test_redis_finished_tasks_get_a_redis_ttl_and_leave_the_lease_index(redis_ur
             # Redis dropped it by itself: purge only cleans the index and counts nothing
             await client.delete(key)
             assert await store.purge(now_ms=T0 + 10**9) == 0
-            assert await client.zscore("ttl-test:expiry", record.task_id) is None
+            assert await client.zscore(f"{tag}expiry", record.task_id) is None
             # a task id reused after Redis expired the old one is not purged by the stale index
             await store.create(record)
             assert await store.get(record.task_id, now_ms=T0) == record
@@ -723,7 +758,12 @@ def test_redis_cancellations_are_published(redis_url):
 
 @pytest.mark.parametrize(
     ("spec", "kind"),
-    [("memory", "MemoryTaskStore"), (" MEMORY ", "MemoryTaskStore"), ("sqlite:///{tmp}/a.db", "SqliteTaskStore"), ("sqlite:///relative-test.db", "SqliteTaskStore")],
+    [
+        ("memory", "MemoryTaskStore"),
+        (" MEMORY ", "MemoryTaskStore"),
+        ("sqlite:///{tmp}/a.db", "SqliteTaskStore"),
+        ("sqlite:///relative-test.db", "SqliteTaskStore"),
+    ],
 )
 def test_open_task_store(spec, kind, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -745,7 +785,32 @@ def test_open_task_store_redis_url_is_lazy_and_passed_through():
     assert type(open_task_store("rediss://example.invalid:6380/0")).__name__ == "RedisTaskStore"
 
 
-@pytest.mark.parametrize("spec", ["", "postgres://x", "sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite://host/x.db", "mem", "file:///x.db"])
+@pytest.mark.parametrize(
+    "spec",
+    ["", "postgres://x", "sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite://host/x.db", "mem", "file:///x.db"],
+)
 def test_open_task_store_refuses_unknown_specs(spec):
     with pytest.raises(ValueError):
         open_task_store(spec)
+
+
+def test_redis_cluster_spreads_tasks_over_its_primaries(redis_cluster_url):
+    """Tasks live in hash-tagged buckets: on a real Redis Cluster each primary holds some."""
+    from mcp_fastpath._redis import connect
+    from mcp_fastpath.tasks import RedisTaskStore
+
+    async def scenario():
+        store = RedisTaskStore(redis_cluster_url, prefix=f"spread-{uuid.uuid4().hex[:6]}:")
+        admin = connect(redis_cluster_url)
+        try:
+            records = [make() for _ in range(64)]
+            await asyncio.gather(*(store.create(r) for r in records))
+            assert [r.task_id for r in await store.claim_orphans("n", lease_ms=LEASE, now_ms=T0 + LEASE)] != []
+            await admin.initialize()
+            return [await admin.execute_command("DBSIZE", target_nodes=node) for node in admin.get_primaries()]
+        finally:
+            await admin.aclose()
+            await store.close()
+
+    per_node = run(scenario())
+    assert len(per_node) == 3 and all(count > 0 for count in per_node), per_node

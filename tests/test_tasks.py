@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import mcp_fastpath as fp
 import pytest
 
 from tests.adapter_helpers import ServerSubprocess
 from tests.helpers import skip_unless_ci
-
-import mcp_fastpath as fp
 
 ROOT = Path(__file__).resolve().parent.parent
 V = "2026-07-28"
@@ -41,7 +40,9 @@ class Node(ServerSubprocess):
     """One `tests.servers.tasks_app` process."""
 
     def __init__(self, label: str, backend: str, store: str, **env: str) -> None:
-        super().__init__("tests.servers.tasks_app", label, backend, TASKS_STORE=store, TASKS_LEASE_MS=str(LEASE_MS), **env)
+        super().__init__(
+            "tests.servers.tasks_app", label, backend, TASKS_STORE=store, TASKS_LEASE_MS=str(LEASE_MS), **env
+        )
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +93,15 @@ def _redis_pair(fleet: dict[str, Node], backend: str) -> tuple[Node, Node]:
 # A small client.
 
 
-def rpc(client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None, *, caps: Any = WITH_EXT,
-        token: str | None = None) -> tuple[int, dict[str, Any]]:
+def rpc(
+    client: httpx.Client,
+    url: str,
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    caps: Any = WITH_EXT,
+    token: str | None = None,
+) -> tuple[int, dict[str, Any]]:
     params = dict(params or {})
     params["_meta"] = {
         "io.modelcontextprotocol/protocolVersion": V,
@@ -109,13 +117,17 @@ def rpc(client: httpx.Client, url: str, method: str, params: dict[str, Any] | No
     return r.status_code, (r.json() if r.content else {})
 
 
-def result(client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+def result(
+    client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None, **kw: Any
+) -> dict[str, Any]:
     status, body = rpc(client, url, method, params, **kw)
     assert status == 200 and "result" in body, (status, body)
     return body["result"]
 
 
-def error(client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+def error(
+    client: httpx.Client, url: str, method: str, params: dict[str, Any] | None = None, **kw: Any
+) -> dict[str, Any]:
     status, body = rpc(client, url, method, params, **kw)
     assert "error" in body, (status, body)
     return body["error"]
@@ -131,8 +143,9 @@ def get(client: httpx.Client, url: str, task_id: str, **kw: Any) -> dict[str, An
     return result(client, url, "tasks/get", {"taskId": task_id}, **kw)
 
 
-def wait_for(client: httpx.Client, url: str, task_id: str, statuses: tuple[str, ...] = TERMINAL, timeout: float = 10,
-             **kw: Any) -> dict[str, Any]:
+def wait_for(
+    client: httpx.Client, url: str, task_id: str, statuses: tuple[str, ...] = TERMINAL, timeout: float = 10, **kw: Any
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         task = get(client, url, task_id, **kw)
@@ -190,8 +203,15 @@ def test_input_rounds_across_nodes_with_unique_keys(fleet, client, backend):
     assert parked["inputRequests"]["name"]["method"] == "elicitation/create"
     bad = error(client, b.url, "tasks/update", {"taskId": task_id, "inputResponses": {"name": 12345}})
     assert bad["code"] == -32602  # not an ElicitResult: refused, the key stays outstanding
-    ack = result(client, b.url, "tasks/update", {"taskId": task_id, "inputResponses": {
-        "name": {"action": "accept", "content": {"name": "Ada"}}, "never-asked": {"x": 1}}})
+    ack = result(
+        client,
+        b.url,
+        "tasks/update",
+        {
+            "taskId": task_id,
+            "inputResponses": {"name": {"action": "accept", "content": {"name": "Ada"}}, "never-asked": {"x": 1}},
+        },
+    )
     assert ack["resultType"] == "complete" and "status" not in ack
     # The tool asks again with the same key: on the wire it is a new one.
     second = wait_for(client, a.url, task_id, ("input_required", *TERMINAL))
@@ -199,9 +219,18 @@ def test_input_rounds_across_nodes_with_unique_keys(fleet, client, backend):
     while second["status"] == "input_required" and "name" in second["inputRequests"] and time.monotonic() < deadline:
         second = get(client, a.url, task_id)
     assert second["status"] == "input_required" and list(second["inputRequests"]) == ["name~2"]
-    result(client, a.url, "tasks/update", {"taskId": task_id, "inputResponses": {
-        "name": {"action": "accept", "content": {"name": "stale"}},  # answered already: ignored
-        "name~2": {"action": "accept", "content": {"name": "Grace"}}}})
+    result(
+        client,
+        a.url,
+        "tasks/update",
+        {
+            "taskId": task_id,
+            "inputResponses": {
+                "name": {"action": "accept", "content": {"name": "stale"}},  # answered already: ignored
+                "name~2": {"action": "accept", "content": {"name": "Grace"}},
+            },
+        },
+    )
     done = wait_for(client, b.url, task_id)
     assert done["status"] == "completed" and text(done) == "Hello, Ada & Grace!"
 
@@ -265,8 +294,11 @@ def test_protocol_errors(fleet, client, label):
     url = fleet[label].url
     for method, params in (("tasks/list", {}), ("tasks/result", {"taskId": "x"})):
         assert error(client, url, method, params)["code"] == -32601, method
-    for method, params in (("tasks/get", {"taskId": "nope"}), ("tasks/cancel", {"taskId": "nope"}),
-                           ("tasks/update", {"taskId": "nope", "inputResponses": {}})):
+    for method, params in (
+        ("tasks/get", {"taskId": "nope"}),
+        ("tasks/cancel", {"taskId": "nope"}),
+        ("tasks/update", {"taskId": "nope", "inputResponses": {}}),
+    ):
         assert error(client, url, method, params)["code"] == -32602, method
         refused = error(client, url, method, params, caps={})
         assert refused["code"] == -32021 and refused["data"] == {"requiredCapabilities": {"extensions": {EXT: {}}}}
@@ -302,14 +334,24 @@ def test_a_task_is_visible_only_to_its_owner(fleet, client):
     parked = wait_for(client, url, task_id, ("input_required", *TERMINAL), token=alice)
     assert parked["status"] == "input_required"
     unknown = error(client, url, "tasks/get", {"taskId": "no-such-task"}, token=bob)
-    for method, params in (("tasks/get", {"taskId": task_id}), ("tasks/cancel", {"taskId": task_id}),
-                           ("tasks/update", {"taskId": task_id, "inputResponses": {
-                               "name": {"action": "accept", "content": {"name": "mallory"}}}})):
+    for method, params in (
+        ("tasks/get", {"taskId": task_id}),
+        ("tasks/cancel", {"taskId": task_id}),
+        (
+            "tasks/update",
+            {"taskId": task_id, "inputResponses": {"name": {"action": "accept", "content": {"name": "mallory"}}}},
+        ),
+    ):
         foreign = error(client, url, method, params, token=bob)
         assert foreign == unknown, method  # indistinguishable from an unknown id
     assert get(client, url, task_id, token=alice)["status"] == "input_required"  # bob changed nothing
-    result(client, url, "tasks/update", {"taskId": task_id, "inputResponses": {
-        "name": {"action": "accept", "content": {"name": "Alice"}}}}, token=alice)
+    result(
+        client,
+        url,
+        "tasks/update",
+        {"taskId": task_id, "inputResponses": {"name": {"action": "accept", "content": {"name": "Alice"}}}},
+        token=alice,
+    )
     assert text(wait_for(client, url, task_id, token=alice)) == "Hello, Alice!"
     status, body = rpc(client, url, "tasks/get", {"taskId": task_id})  # no token: the Gate refuses
     assert status == 401 and "error" in body
@@ -321,7 +363,6 @@ def test_a_task_is_visible_only_to_its_owner(fleet, client):
 
 def _support(**options: Any) -> Any:
     from mcp.server.mcpserver import MCPServer
-
     from mcp_fastpath.tasks import MemoryTaskStore, TaskSupport
 
     server = MCPServer("in-process")
@@ -335,17 +376,33 @@ def _support(**options: Any) -> Any:
     async def safe_job() -> str:
         return "safe done"
 
-    support = TaskSupport(server, MemoryTaskStore(), tools={"job": "optional", "safe_job": "optional"},
-                          idempotent={"safe_job"}, lease_ms=1000, **options)
+    support = TaskSupport(
+        server,
+        MemoryTaskStore(),
+        tools={"job": "optional", "safe_job": "optional"},
+        idempotent={"safe_job"},
+        lease_ms=1000,
+        **options,
+    )
     return server, support
 
 
 def _record(task_id: str, tool: str, now: int, **changes: Any) -> Any:
     from mcp_fastpath.tasks import TaskRecord
 
-    return TaskRecord(task_id=task_id, owner=None, status="working", created_at_ms=now - 5000, updated_at_ms=now - 5000,
-                      ttl_ms=60_000, poll_interval_ms=500, tool=tool, lease_owner="dead-node",
-                      lease_expires_ms=now - 1, **changes)
+    return TaskRecord(
+        task_id=task_id,
+        owner=None,
+        status="working",
+        created_at_ms=now - 5000,
+        updated_at_ms=now - 5000,
+        ttl_ms=60_000,
+        poll_interval_ms=500,
+        tool=tool,
+        lease_owner="dead-node",
+        lease_expires_ms=now - 1,
+        **changes,
+    )
 
 
 def test_sweeper_settles_reruns_and_cancels_orphans():
@@ -376,7 +433,6 @@ def test_sweeper_settles_reruns_and_cancels_orphans():
 
 def test_configuration_errors():
     from mcp.server.mcpserver import MCPServer
-
     from mcp_fastpath.tasks import RunAsTask, TaskSupport, TaskTool, run_as_task
 
     server, support = _support()

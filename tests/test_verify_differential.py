@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given
 from hypothesis import strategies as st
-
 from mcp_fastpath.errors import InvalidKey, Rejection
 
 from .conftest import BACKENDS
@@ -50,13 +51,34 @@ def summary(value: Any) -> Any:
     if value is None:
         return None
     if name == "Principal":
-        return (name, value.subject, value.issuer, value.audience, value.scopes, repr(value.claims), repr(value.expires_at))
+        return (
+            name,
+            value.subject,
+            value.issuer,
+            value.audience,
+            value.scopes,
+            repr(value.claims),
+            repr(value.expires_at),
+        )
     if name == "SignatureInfo":
         return (name, value.kid, value.alg, repr(value.iat), value.nonce, value.aud)
     if name == "Admitted":
         return (name, summary(value.request), summary(value.principal), summary(value.signature))
     if name in ("Request", "Notification", "Response", "ErrorResponse"):
-        fields = ("id", "method", "params", "meta", "protocol_version", "client_info", "client_capabilities", "name", "result", "code", "message", "data")
+        fields = (
+            "id",
+            "method",
+            "params",
+            "meta",
+            "protocol_version",
+            "client_info",
+            "client_capabilities",
+            "name",
+            "result",
+            "code",
+            "message",
+            "data",
+        )
         return (name, *(repr(getattr(value, field)) for field in fields if hasattr(value, field)))
     return (name, repr(value))
 
@@ -95,13 +117,17 @@ def cached(backend, name: str, build):
 
 
 def keys(backend):
-    return cached(backend, "keys", lambda b: {"hmac": b.HmacKey("hk", SECRET), "ed25519": b.Ed25519PrivateKey("ek", SEED)})
+    return cached(
+        backend, "keys", lambda b: {"hmac": b.HmacKey("hk", SECRET), "ed25519": b.Ed25519PrivateKey("ek", SEED)}
+    )
 
 
 def jwt_verifier(backend, cache_size: int = 0):
     def build(b):
         k = keys(b)
-        return b.JwtVerifier(b.KeyRing([k["hmac"], k["ed25519"].public_key()]), issuer=ISS, audience=AUD, cache_size=cache_size)
+        return b.JwtVerifier(
+            b.KeyRing([k["hmac"], k["ed25519"].public_key()]), issuer=ISS, audience=AUD, cache_size=cache_size
+        )
 
     return cached(backend, f"jwt-{cache_size}", build)
 
@@ -120,7 +146,9 @@ def gate(backend):
         return b.Gate(
             envelope=b.EnvelopeVerifier(b.KeyRing([k["ed25519"].public_key()]), audience=AUD),
             jwt=b.JwtVerifier(b.KeyRing([k["hmac"]]), issuer=ISS, audience=AUD, cache_size=8),
-            policy=b.ScopePolicy({"tools/call:add": ["tools.add"], "tools/call": ["tools.call"], "tools/list": [], "*": ["mcp"]}),
+            policy=b.ScopePolicy(
+                {"tools/call:add": ["tools.add"], "tools/call": ["tools.call"], "tools/list": [], "*": ["mcp"]}
+            ),
         )
 
     return cached(backend, "gate", build)
@@ -153,9 +181,14 @@ def test_both_backends_mint_the_same_token(native, pure, which):
 
 
 def test_both_backends_sign_the_same_envelope(native, pure):
-    msg = message(arguments={"x": 1.5, "y": [1e21, -0.0, 2**53 - 1], "s": "\u00e9\t\u2028", "\u20ac": {"\U0001f600": None}})
+    msg = message(
+        arguments={"x": 1.5, "y": [1e21, -0.0, 2**53 - 1], "s": "\u00e9\t\u2028", "\u20ac": {"\U0001f600": None}}
+    )
     for alg in ("hmac", "ed25519"):
-        bodies = [b.EnvelopeSigner(keys(b)[alg], audience=AUD).sign_bytes(msg, now=NOW + 0.0015, nonce=NONCE) for b in (native, pure)]
+        bodies = [
+            b.EnvelopeSigner(keys(b)[alg], audience=AUD).sign_bytes(msg, now=NOW + 0.0015, nonce=NONCE)
+            for b in (native, pure)
+        ]
         assert bodies[0] == bodies[1]
         signed = [b.EnvelopeSigner(keys(b)[alg]).sign(msg, now=NOW, nonce=NONCE) for b in (native, pure)]
         assert signed[0] == signed[1]
@@ -171,7 +204,11 @@ _NOWS = [NOW, NOW - 31, NOW + 599, NOW + 629.5, NOW + 630, NOW + 10_000, -1e300,
 @given(st.data())
 def test_mutated_tokens(native, pure, data):
     alg = data.draw(st.sampled_from(["hmac", "ed25519"]), label="alg")
-    headers = data.draw(st.sampled_from([None, {"alg": "Ed25519"}, {"kid": None}]) if alg == "ed25519" else st.sampled_from([None, {"kid": None}]))
+    headers = data.draw(
+        st.sampled_from([None, {"alg": "Ed25519"}, {"kid": None}])
+        if alg == "ed25519"
+        else st.sampled_from([None, {"kid": None}])
+    )
     token = list(pure.sign_jwt(keys(pure)[alg], claims(), headers=headers))
     for _ in range(data.draw(st.integers(0, 4), label="edits")):
         position = data.draw(st.integers(0, len(token)), label="position")
@@ -195,7 +232,9 @@ def test_mutated_tokens(native, pure, data):
 
 _int64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 _json_leaf = st.none() | st.booleans() | _int64 | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
-_json = st.recursive(_json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=8)
+_json = st.recursive(
+    _json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=8
+)
 _header = st.dictionaries(
     st.sampled_from(["alg", "kid", "crit", "typ", "b64"]),
     st.sampled_from(["HS256", "EdDSA", "Ed25519", "none", "hk", "ek", "nobody", ["b64"]]) | _json,
@@ -217,8 +256,16 @@ def test_crafted_tokens(native, pure, header, payload, signer, now):
     same(lambda b: jwt_verifier(b, 2).verify(token, now=now), native, pure)
 
 
-@given(st.one_of(st.none(), st.integers(), st.binary(max_size=20), st.text(max_size=40), st.lists(st.text(max_size=3), max_size=3)),
-       st.one_of(st.sampled_from([NOW, None]), st.just("soon"), st.just(True), st.just(math.nan), st.just(10**400)))
+@given(
+    st.one_of(
+        st.none(),
+        st.integers(),
+        st.binary(max_size=20),
+        st.text(max_size=40),
+        st.lists(st.text(max_size=3), max_size=3),
+    ),
+    st.one_of(st.sampled_from([NOW, None]), st.just("soon"), st.just(True), st.just(math.nan), st.just(10**400)),
+)
 def test_garbage_tokens_and_clocks(native, pure, token, now):
     if now is None:
         now = NOW
@@ -246,7 +293,9 @@ def test_mutated_signed_bodies(native, pure, data):
     alg = data.draw(st.sampled_from(["hmac", "ed25519"]), label="alg")
     signer = data.draw(st.sampled_from(["native", "pure"]), label="signer")
     backend = native if signer == "native" else pure
-    body = bytearray(backend.EnvelopeSigner(keys(backend)[alg], audience=AUD).sign_bytes(message(), now=NOW, nonce=NONCE))
+    body = bytearray(
+        backend.EnvelopeSigner(keys(backend)[alg], audience=AUD).sign_bytes(message(), now=NOW, nonce=NONCE)
+    )
     for _ in range(data.draw(st.integers(0, 3), label="edits")):
         index = data.draw(st.integers(0, len(body) - 1), label="index")
         body[index] = data.draw(st.sampled_from(_BODY_BYTES), label="byte")
@@ -256,14 +305,42 @@ def test_mutated_signed_bodies(native, pure, data):
 
 
 _MEMBERS = ["v", "alg", "kid", "iat", "nonce", "aud", "sig", "extra"]
-_member_values = st.sampled_from(
-    [1, 2, True, 1.0, "1", "hmac-sha256", "ed25519", "hk", "ek", "nobody", int(NOW * 1000), int(NOW * 1000) + 60_001,
-     2**53, 2**63, b64u(NONCE), b64u(NONCE[:15]), b64u(NONCE) + "=", AUD, None, "", "AAAA"]
-) | _json
+_member_values = (
+    st.sampled_from(
+        [
+            1,
+            2,
+            True,
+            1.0,
+            "1",
+            "hmac-sha256",
+            "ed25519",
+            "hk",
+            "ek",
+            "nobody",
+            int(NOW * 1000),
+            int(NOW * 1000) + 60_001,
+            2**53,
+            2**63,
+            b64u(NONCE),
+            b64u(NONCE[:15]),
+            b64u(NONCE) + "=",
+            AUD,
+            None,
+            "",
+            "AAAA",
+        ]
+    )
+    | _json
+)
 
 
-@given(st.sampled_from(["hmac", "ed25519"]), st.dictionaries(st.sampled_from(_MEMBERS), _member_values, max_size=3),
-       st.lists(st.sampled_from(_MEMBERS), max_size=2), st.sampled_from([NOW, NOW + 61]))
+@given(
+    st.sampled_from(["hmac", "ed25519"]),
+    st.dictionaries(st.sampled_from(_MEMBERS), _member_values, max_size=3),
+    st.lists(st.sampled_from(_MEMBERS), max_size=2),
+    st.sampled_from([NOW, NOW + 61]),
+)
 def test_edited_envelopes(native, pure, alg, changes, dropped, now):
     tree = orjson.loads(pure.EnvelopeSigner(keys(pure)[alg], audience=AUD).sign_bytes(message(), now=NOW, nonce=NONCE))
     envelope = tree["params"]["_meta"][SIG]
@@ -280,8 +357,11 @@ def test_envelope_member_replaced_by_any_value(native, pure, alg, value, now):
     tree = orjson.loads(pure.EnvelopeSigner(keys(pure)[alg]).sign_bytes(message(), now=NOW, nonce=NONCE))
     tree["params"]["_meta"][SIG] = value
     same(lambda b: envelope_verifier(b).verify(tree, now=NOW if now is None else now), native, pure)
+
     # Any value as the arguments: signing succeeds or fails alike, and what is signed verifies alike.
-    sign = lambda b: b.EnvelopeSigner(keys(b)[alg], audience=AUD).sign_bytes(message(arguments=value), now=NOW, nonce=NONCE)  # noqa: E731
+    def sign(b):
+        return b.EnvelopeSigner(keys(b)[alg], audience=AUD).sign_bytes(message(arguments=value), now=NOW, nonce=NONCE)
+
     if same(sign, native, pure)[0] == "accepted":
         signed = orjson.loads(sign(pure))
         same(lambda b: envelope_verifier(b).verify(signed, now=NOW if now is None else now), native, pure)
@@ -290,33 +370,49 @@ def test_envelope_member_replaced_by_any_value(native, pure, alg, value, now):
 # ---- Across backends -------------------------------------------------------------------------------
 
 _i_json = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
     lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
     max_leaves=15,
 )
 
 
-@given(st.dictionaries(st.text(max_size=6), _i_json, max_size=4), st.sampled_from(["hmac", "ed25519"]),
-       st.sampled_from([None, AUD]), st.floats(min_value=-59, max_value=59), st.integers(min_value=0, max_value=2**31))
+@given(
+    st.dictionaries(st.text(max_size=6), _i_json, max_size=4),
+    st.sampled_from(["hmac", "ed25519"]),
+    st.sampled_from([None, AUD]),
+    st.floats(min_value=-59, max_value=59),
+    st.integers(min_value=0, max_value=2**31),
+)
 def test_signed_by_one_backend_verified_by_the_other(native, pure, arguments, alg, audience, skew, msg_id):
     msg = message(id=msg_id, arguments=arguments)
     for signer, verifier in ((native, pure), (pure, native)):
         body = signer.EnvelopeSigner(keys(signer)[alg], audience=audience).sign_bytes(msg, now=NOW + skew)
-        info = verifier.EnvelopeVerifier(verifier.KeyRing([keys(verifier)[alg]]), audience=audience).verify(verifier.decode(body), now=NOW)
+        info = verifier.EnvelopeVerifier(verifier.KeyRing([keys(verifier)[alg]]), audience=audience).verify(
+            verifier.decode(body), now=NOW
+        )
         assert info.kid == keys(verifier)[alg].kid and info.aud == audience
         tree = orjson.loads(body)
         assert native.signing_bytes(tree) == pure.signing_bytes(tree)
         assert verifier.EnvelopeVerifier(verifier.KeyRing([keys(verifier)[alg]])).verify(tree, now=NOW) == info
         # and the signed dicts match byte for byte with the same nonce and clock
-    fixed = [b.EnvelopeSigner(keys(b)[alg], audience=audience).sign_bytes(msg, now=NOW + skew, nonce=NONCE) for b in (native, pure)]
+    fixed = [
+        b.EnvelopeSigner(keys(b)[alg], audience=audience).sign_bytes(msg, now=NOW + skew, nonce=NONCE)
+        for b in (native, pure)
+    ]
     assert fixed[0] == fixed[1]
 
 
 @given(st.dictionaries(st.text(max_size=6), _i_json, max_size=4), st.sampled_from(["hmac", "ed25519"]))
 def test_signed_responses_cross_backends(native, pure, result, alg):
     response = {"jsonrpc": "2.0", "id": 3, "result": result}
-    if same(lambda b: b.EnvelopeSigner(keys(b)[alg]).sign_response(response, now=NOW, nonce=NONCE), native, pure)[0] != "accepted":
+    if (
+        same(lambda b: b.EnvelopeSigner(keys(b)[alg]).sign_response(response, now=NOW, nonce=NONCE), native, pure)[0]
+        != "accepted"
+    ):
         return  # e.g. a `_meta` that is not an object: refused alike
     for signer, verifier in ((native, pure), (pure, native)):
         signed = signer.EnvelopeSigner(keys(signer)[alg]).sign_response(response, now=NOW)
@@ -338,7 +434,11 @@ def _gate_request(pure, data) -> tuple[bytes, list[tuple[str, str]]]:
     meta = {TOKEN: token} if where in ("meta", "both", "basic") else {}
     msg = message(method=method, meta=meta)
     signed = data.draw(st.booleans(), label="signed")
-    body = pure.EnvelopeSigner(keys(pure)["ed25519"], audience=AUD).sign_bytes(msg, now=NOW, nonce=NONCE) if signed else orjson.dumps(msg)
+    body = (
+        pure.EnvelopeSigner(keys(pure)["ed25519"], audience=AUD).sign_bytes(msg, now=NOW, nonce=NONCE)
+        if signed
+        else orjson.dumps(msg)
+    )
     headers = list(pure.request_headers(msg["method"], msg["params"]).items())
     if where in ("header", "both"):
         headers.append(("Authorization", f"{data.draw(st.sampled_from(['Bearer', 'bearer', 'BEARER']))} {token}"))
@@ -373,28 +473,228 @@ def test_gate_with_type_confused_envelopes_and_tokens(native, pure, data):
 
 # ---- JWKs ------------------------------------------------------------------------------------------
 
+_RSA = rsa.generate_private_key(65537, 2048)
+_EC = ec.generate_private_key(ec.SECP256R1())
+_RSA_N = b64u(_RSA.public_key().public_numbers().n.to_bytes(256, "big"))
+_EC_X = b64u(_EC.public_key().public_numbers().x.to_bytes(32, "big"))
+_EC_Y = b64u(_EC.public_key().public_numbers().y.to_bytes(32, "big"))
 _GOOD_X = b64u(bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
 _GOOD_D = b64u(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
 _jwk_values = st.sampled_from(
-    ["oct", "OKP", "RSA", "Ed25519", "X25519", "HS256", "EdDSA", "sig", "enc", "k", "", "k" * 257, _GOOD_X, _GOOD_D,
-     b64u(b"k" * 32), b64u(b"k" * 31), b64u(b"k" * 32) + "=", b64u(bytes(32)), b64u(SEED), 1, None, ["sig"]]
+    [
+        "oct",
+        "OKP",
+        "RSA",
+        "Ed25519",
+        "X25519",
+        "HS256",
+        "EdDSA",
+        "sig",
+        "enc",
+        "k",
+        "",
+        "k" * 257,
+        _GOOD_X,
+        _GOOD_D,
+        b64u(b"k" * 32),
+        b64u(b"k" * 31),
+        b64u(b"k" * 32) + "=",
+        b64u(bytes(32)),
+        b64u(SEED),
+        1,
+        None,
+        ["sig"],
+        "RSA",
+        "EC",
+        "P-256",
+        "P-384",
+        "RS256",
+        "PS256",
+        "ES256",
+        "RS512",
+        "AQAB",
+        "AQAA",
+        _RSA_N,
+        _RSA_N[:100],
+        _EC_X,
+        _EC_Y,
+    ]
 )
 
 
-@given(st.lists(st.dictionaries(st.sampled_from(["kty", "crv", "kid", "use", "alg", "k", "x", "d", "key_ops"]), _jwk_values), max_size=3))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["kty", "crv", "kid", "use", "alg", "k", "x", "d", "key_ops", "n", "e", "y"]), _jwk_values
+        ),
+        max_size=3,
+    )
+)
 def test_jwks(native, pure, jwks):
     same(lambda b: [summary_key(k) for k in b.KeyRing.from_jwks({"keys": jwks})], native, pure)
 
 
 def summary_key(key) -> tuple:
-    jwk = key.to_jwk(private=True) if type(key).__name__ != "Ed25519PublicKey" else key.to_jwk()
+    public = ("Ed25519PublicKey", "RsaPublicKey", "EcPublicKey")
+    jwk = key.to_jwk() if type(key).__name__ in public else key.to_jwk(private=True)
     return (type(key).__name__, key.kid, key.alg, tuple(sorted(jwk.items())))
 
 
 @pytest.mark.parametrize(
     "material",
-    [b"\x01" * 31, b"\x01" * 33, bytes(32), "x" * 32, "not a pem", bytes.fromhex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
-     (2).to_bytes(32, "little"), "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n", 7],
+    [
+        b"\x01" * 31,
+        b"\x01" * 33,
+        bytes(32),
+        "x" * 32,
+        "not a pem",
+        bytes.fromhex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        (2).to_bytes(32, "little"),
+        "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n",
+        7,
+    ],
 )
 def test_public_key_refusals(native, pure, material):
     same(lambda b: b.Ed25519PublicKey("e", material), native, pure)
+
+
+# ---- Hostile Python values: lone surrogates, keys that are not str, values of no JSON type --------
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "_Opaque()"
+
+
+_hostile_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.text(max_size=4),
+    st.sampled_from(["\ud800", "a\udfff", 2**53, 2**64, math.nan, b"x", _Opaque(), 1.0, frozenset({1})]),
+)
+_hostile_key = st.one_of(st.text(max_size=3), st.sampled_from(["\ud800", "b", 1, None, (1,)]))
+_hostile = st.recursive(
+    _hostile_leaf,
+    lambda c: st.lists(c, max_size=3) | st.tuples(c) | st.dictionaries(_hostile_key, c, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(_hostile)
+def test_hostile_values_have_one_outcome(native, pure, value):
+    """canonicalize, signing_bytes, signing, verifying a dict and minting a JWT: the same exception
+    (class and text) or the same result on both backends, whatever Python value is given."""
+    same(lambda b: b.canonicalize(value), native, pure)
+    same(
+        lambda b: b.signing_bytes({"method": "x", "params": {"_meta": {SIG: {"sig": "AA"}}, "a": value}}), native, pure
+    )
+    same(
+        lambda b: b.EnvelopeSigner(keys(b)["hmac"]).sign_bytes(message(arguments=value), now=NOW, nonce=NONCE),
+        native,
+        pure,
+    )
+    same(lambda b: envelope_verifier(b).verify(message(meta={SIG: value}), now=NOW), native, pure)
+    same(lambda b: b.sign_jwt(keys(b)["hmac"], claims(extra=value)), native, pure)
+
+
+@given(st.dictionaries(_hostile_key, _hostile_leaf, max_size=8))
+def test_hostile_envelope_members_have_one_outcome(native, pure, members):
+    tree = orjson.loads(
+        pure.EnvelopeSigner(keys(pure)["hmac"], audience=AUD).sign_bytes(message(), now=NOW, nonce=NONCE)
+    )
+    envelope = tree["params"]["_meta"][SIG]
+    envelope.update(members)
+    same(lambda b: envelope_verifier(b).verify(tree, now=NOW), native, pure)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda b: b.JwtVerifier(b.KeyRing([]), issuer="i\ud800", audience=AUD),
+        lambda b: b.JwtVerifier(b.KeyRing([]), issuer=ISS, audience="\udfff"),
+        lambda b: b.EnvelopeVerifier(b.KeyRing([]), audience="a\ud800"),
+        lambda b: b.EnvelopeSigner(keys(b)["hmac"], audience="a\ud800"),
+        lambda b: b.ScopePolicy({"tools/call:\ud800": ["a"]}),
+        lambda b: b.ScopePolicy({"*": ["a"]}).required("\ud800", "x"),
+        lambda b: b.ScopePolicy({"tools/call": ["a"], "*": ["b"]}).required("tools/call", "\ud800"),
+    ],
+)
+def test_configuration_text_that_is_not_unicode(native, pure, build):
+    """Issuer, audience and rule keys are compared with text that came through JSON, which cannot
+    hold a lone surrogate: both backends refuse such configuration alike (and a lookup finds nothing)."""
+    same(build, native, pure)
+
+
+def _pem(private, form=serialization.PublicFormat.SubjectPublicKeyInfo) -> str:
+    return private.public_key().public_bytes(serialization.Encoding.PEM, form).decode()
+
+
+@pytest.mark.parametrize(
+    "material",
+    [
+        _pem(_RSA),
+        _pem(_RSA, serialization.PublicFormat.PKCS1),
+        _pem(_EC),
+        _pem(_RSA).replace("PUBLIC KEY", "RSA PUBLIC KEY"),
+        _pem(_RSA)[:-30] + "-----END PUBLIC KEY-----",
+        "not a pem",
+        b"\x30\x00",
+        {"kty": "RSA", "n": _RSA_N, "e": "AQAB"},
+        {"kty": "RSA", "n": _RSA_N, "e": "AQAB", "alg": "ES256"},
+        {"kty": "RSA", "n": _RSA_N[:100], "e": "AQAB"},
+        {"kty": "RSA", "n": _RSA_N, "e": "AQAA"},
+        {"kty": "EC", "crv": "P-256", "x": _EC_X, "y": _EC_Y},
+        {"kty": "EC", "crv": "P-256", "x": _EC_X, "y": _EC_X},
+        {"kty": "EC", "crv": "P-384", "x": _EC_X, "y": _EC_Y},
+        {},
+        7,
+    ],
+)
+@pytest.mark.parametrize("alg", [None, "RS256", "PS256", "ES256"])
+def test_rsa_and_ec_key_construction(native, pure, material, alg):
+    same(lambda b: summary_key(b.RsaPublicKey("r", material, alg)), native, pure)
+    same(lambda b: summary_key(b.EcPublicKey("c", material)), native, pure)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["alg", "kid", "crit", "typ"]),
+        st.sampled_from(["RS256", "PS256", "ES256", "HS256", "r", "p", "c", "h"]) | _json,
+    ),
+    st.sampled_from(["rsa", "pss", "ec", "hmac"]),
+)
+def test_crafted_asymmetric_tokens(native, pure, header, signer):
+    """Tokens with arbitrary headers, validly signed by an RSA (PKCS#1 v1.5 or PSS), P-256 or HMAC
+    key, against a ring holding one key of each kind."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    h = b64u(json.dumps(header, separators=(",", ":")).encode())
+    p = b64u(json.dumps(claims(), separators=(",", ":")).encode())
+    data = f"{h}.{p}".encode()
+    if signer == "rsa":
+        sig = _RSA.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    elif signer == "pss":
+        sig = _RSA.sign(data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+    elif signer == "ec":
+        r, s_ = decode_dss_signature(_EC.sign(data, ec.ECDSA(hashes.SHA256())))
+        sig = r.to_bytes(32, "big") + s_.to_bytes(32, "big")
+    else:
+        sig = pure.HmacKey("h", SECRET).sign(data)
+    token = f"{h}.{p}.{b64u(sig)}"
+
+    def check(b):
+        ring = b.KeyRing(
+            [
+                b.RsaPublicKey("r", _pem(_RSA)),
+                b.RsaPublicKey("p", _pem(_RSA), alg="PS256"),
+                b.EcPublicKey("c", _pem(_EC)),
+                b.HmacKey("h", SECRET),
+            ]
+        )
+        return b.JwtVerifier(ring, issuer=ISS, audience=AUD).verify(token, now=NOW)
+
+    same(check, native, pure)

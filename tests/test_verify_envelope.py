@@ -14,7 +14,6 @@ import pytest
 import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
-
 from mcp_fastpath.errors import Rejection, Unauthenticated
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -99,7 +98,13 @@ def test_sign_and_verify_round_trip(backend, key, ring):
     body = signed_body(backend, key, nonce=b"\x01" * 16)
     info = backend.EnvelopeVerifier(ring, audience=AUD).verify(decoded(backend, body), now=NOW)
     assert info == backend.SignatureInfo(key.kid, key.alg, int(NOW * 1000), b64u(b"\x01" * 16), AUD)
-    assert (info.kid, info.alg, info.iat, info.nonce, info.aud) == (key.kid, key.alg, int(NOW * 1000), b64u(b"\x01" * 16), AUD)
+    assert (info.kid, info.alg, info.iat, info.nonce, info.aud) == (
+        key.kid,
+        key.alg,
+        int(NOW * 1000),
+        b64u(b"\x01" * 16),
+        AUD,
+    )
 
 
 def test_envelope_members_are_exactly_the_contract(backend, key):
@@ -121,7 +126,9 @@ def test_sign_does_not_mutate_and_nonces_are_fresh(backend, key):
     two = signer.sign(original, now=NOW)
     assert original == before
     assert envelope(one)["nonce"] != envelope(two)["nonce"]
-    assert orjson.loads(signer.sign_bytes(original, now=NOW, nonce=b"\x02" * 16)) == signer.sign(original, now=NOW, nonce=b"\x02" * 16)
+    assert orjson.loads(signer.sign_bytes(original, now=NOW, nonce=b"\x02" * 16)) == signer.sign(
+        original, now=NOW, nonce=b"\x02" * 16
+    )
 
 
 def test_sign_creates_params_and_meta(backend, key, ring):
@@ -156,7 +163,9 @@ def test_signed_response_round_trip(backend, key, ring):
 
 def test_envelopes_verify_across_backends(backend, pure, key):
     # Signed by this backend, verified by the pure twin, and the other way round.
-    other_key = pure.HmacKey("hk", SECRET) if key.alg == "hmac-sha256" else pure.Ed25519PrivateKey("ek", bytes(range(32)))
+    other_key = (
+        pure.HmacKey("hk", SECRET) if key.alg == "hmac-sha256" else pure.Ed25519PrivateKey("ek", bytes(range(32)))
+    )
     body = signed_body(backend, key)
     assert pure.EnvelopeVerifier(pure.KeyRing([other_key])).verify(pure.decode(body), now=NOW).kid == key.kid
     body = signed_body(pure, other_key)
@@ -197,7 +206,18 @@ def test_jcs_matches_rfc8785_package(backend, value):
     assert backend.canonicalize(value) == rfc8785.dumps(value)
 
 
-@pytest.mark.parametrize("bits", [0x0000000000000001, 0x7FEFFFFFFFFFFFFF, 0x4340000000000000, 0x44B52D02C7E14AF6, 0x444B1AE4D6E2EF50, 0x3EB0C6F7A0B5ED8D, 0xBECBF647612F3696])
+@pytest.mark.parametrize(
+    "bits",
+    [
+        0x0000000000000001,
+        0x7FEFFFFFFFFFFFFF,
+        0x4340000000000000,
+        0x44B52D02C7E14AF6,
+        0x444B1AE4D6E2EF50,
+        0x3EB0C6F7A0B5ED8D,
+        0xBECBF647612F3696,
+    ],
+)
 def test_jcs_rfc8785_number_table(backend, bits):
     import struct
 
@@ -208,14 +228,18 @@ def test_jcs_rfc8785_number_table(backend, bits):
 def test_jcs_sorts_by_utf16_code_units(backend):
     value = {"\u20ac": 1, "\r": 2, "\ufb33": 3, "1": 4, "\U0001f600": 5, "\u0080": 6, "\u00f6": 7}
     assert backend.canonicalize(value) == rfc8785.dumps(value)
-    assert backend.canonicalize(value).decode().index("\U0001f600") < backend.canonicalize(value).decode().index("\ufb33")
+    assert backend.canonicalize(value).decode().index("\U0001f600") < backend.canonicalize(value).decode().index(
+        "\ufb33"
+    )
 
 
 def test_jcs_bool_is_not_an_integer(backend):
     assert backend.canonicalize([True, 1, False, 0, 1.0, -0.0]) == b"[true,1,false,0,1,0]"
 
 
-@pytest.mark.parametrize("value", [2**53, -(2**53), 2**63 - 1, {"deep": [{"n": 2**60}]}, math.nan, math.inf, -math.inf, [1.0, math.nan]])
+@pytest.mark.parametrize(
+    "value", [2**53, -(2**53), 2**63 - 1, {"deep": [{"n": 2**60}]}, math.nan, math.inf, -math.inf, [1.0, math.nan]]
+)
 def test_jcs_refuses_non_i_json(backend, value):
     with pytest.raises(Unauthenticated) as excinfo:
         backend.canonicalize(value)
@@ -224,7 +248,10 @@ def test_jcs_refuses_non_i_json(backend, value):
 
 
 def test_jcs_accepts_the_i_json_edges(backend):
-    assert backend.canonicalize([2**53 - 1, -(2**53 - 1), 2.0**60]) == b"[9007199254740991,-9007199254740991,1152921504606847000]"
+    assert (
+        backend.canonicalize([2**53 - 1, -(2**53 - 1), 2.0**60])
+        == b"[9007199254740991,-9007199254740991,1152921504606847000]"
+    )
 
 
 def test_signing_a_message_with_a_big_integer_is_refused(backend, key):
@@ -244,7 +271,9 @@ def test_unsigned_request_is_refused_when_required(backend, ring):
 
 
 def test_unsigned_request_passes_when_not_required(backend, ring):
-    assert backend.EnvelopeVerifier(ring, require=False).verify(backend.decode(orjson.dumps(message())), now=NOW) is None
+    assert (
+        backend.EnvelopeVerifier(ring, require=False).verify(backend.decode(orjson.dumps(message())), now=NOW) is None
+    )
 
 
 def test_not_required_still_verifies_a_signed_request(backend, ring, key):
@@ -333,7 +362,9 @@ def test_hmac_envelope_keyed_with_an_ed25519_public_key(backend, ed_key):
 
 
 def test_kid_changed_to_another_key_of_the_same_type(backend, key):
-    twin = backend.HmacKey("other", b"z" * 32) if key.alg == "hmac-sha256" else backend.Ed25519PrivateKey.generate("other")
+    twin = (
+        backend.HmacKey("other", b"z" * 32) if key.alg == "hmac-sha256" else backend.Ed25519PrivateKey.generate("other")
+    )
     ring = backend.KeyRing([key, twin])
     body = edit(signed_body(backend, key), _set("kid", "other"))
     with pytest.raises(Unauthenticated) as excinfo:
@@ -342,7 +373,9 @@ def test_kid_changed_to_another_key_of_the_same_type(backend, key):
 
 
 def test_same_kid_different_key(backend, key):
-    impostor = backend.HmacKey(key.kid, b"y" * 32) if key.alg == "hmac-sha256" else backend.Ed25519PrivateKey.generate(key.kid)
+    impostor = (
+        backend.HmacKey(key.kid, b"y" * 32) if key.alg == "hmac-sha256" else backend.Ed25519PrivateKey.generate(key.kid)
+    )
     body = signed_body(backend, impostor)
     with pytest.raises(Unauthenticated) as excinfo:
         backend.EnvelopeVerifier(backend.KeyRing([key])).verify(backend.decode(body), now=NOW)
@@ -370,7 +403,9 @@ COVERED = {
     "id type": lambda t: t.__setitem__("id", "7"),
     "name": lambda t: t["params"].__setitem__("name", "sub"),
     "method": lambda t: t.__setitem__("method", "prompts/get"),
-    "another _meta member": lambda t: t["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].__setitem__("roots", {}),
+    "another _meta member": lambda t: t["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].__setitem__(
+        "roots", {}
+    ),
     "added _meta member": lambda t: t["params"]["_meta"].__setitem__("dev.mcp-fastpath/token", "x"),
     "iat": lambda t: envelope(t).__setitem__("iat", envelope(t)["iat"] + 1),
     "nonce": lambda t: envelope(t).__setitem__("nonce", b64u(b"\x09" * 16)),
@@ -467,7 +502,7 @@ def test_verifier_without_audience_accepts_any(backend, ring, key):
 
 
 def test_order_unknown_kid_before_alg(backend, ring, key):
-    body = edit(signed_body(backend, key), lambda t: (envelope(t).update(kid="nobody", alg="rot13")))
+    body = edit(signed_body(backend, key), lambda t: envelope(t).update(kid="nobody", alg="rot13"))
     with pytest.raises(Unauthenticated) as excinfo:
         backend.EnvelopeVerifier(ring).verify(backend.decode(body), now=NOW)
     rejected(excinfo, "unknown key id")
@@ -508,8 +543,14 @@ def test_a_public_key_cannot_sign(backend, ed_key):
 @pytest.mark.parametrize(
     ("msg", "text"),
     [
-        ({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": [1]}, "message cannot be signed: params is not an object"),
-        ({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"_meta": "x"}}, "message cannot be signed: _meta is not an object"),
+        (
+            {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": [1]},
+            "message cannot be signed: params is not an object",
+        ),
+        (
+            {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"_meta": "x"}},
+            "message cannot be signed: _meta is not an object",
+        ),
     ],
 )
 def test_a_message_without_room_for_an_envelope_cannot_be_signed(backend, key, msg, text):
@@ -522,3 +563,62 @@ def test_sign_puts_a_response_envelope_in_result_meta(backend, key, ring):
     signed = backend.EnvelopeSigner(key).sign({"jsonrpc": "2.0", "id": 3, "result": {"x": 1}}, now=NOW)
     assert SIG in signed["result"]["_meta"] and "params" not in signed
     assert backend.EnvelopeVerifier(ring).verify(signed, now=NOW).kid == key.kid
+
+
+# ---- Which failure is reported when a value has several (docs/verification.md, JCS) ------------
+# First what makes the value unreadable as JSON text, in document order (a key that is not a str,
+# a value of no JSON type: TypeError; a lone surrogate: not I-JSON), then the I-JSON number rules in
+# canonical order.
+
+NOT_UNICODE = "message is not I-JSON: string is not valid Unicode"
+BEYOND = "message is not I-JSON: integer beyond \u00b1(2^53 \u2212 1)"
+NON_FINITE = "message is not I-JSON: non-finite number"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"b": 2**53, "\ud800": 1}, NOT_UNICODE),  # the number sorts first, the key is read first
+        ([2**53, "\ud800"], NOT_UNICODE),
+        ({"a": math.nan, "b": "\ud800"}, NOT_UNICODE),
+        ([2**53, {1: 2}], TypeError("JSON object keys are str, not int")),
+        ([math.inf, {1, 2}], TypeError("set is not a JSON value")),
+        ({"b": {1, 2}, "a": "\ud800"}, TypeError("set is not a JSON value")),  # document order, not sorted
+        ({"b": "\ud800", "a": {1, 2}}, NOT_UNICODE),
+        ({"b": math.nan, "a": 2**53}, BEYOND),  # numbers: canonical order
+        ({"a": math.nan, "b": 2**53}, NON_FINITE),
+        ([2**70, math.nan], BEYOND),
+    ],
+)
+def test_canonicalize_reports_the_first_failure_by_the_contract(backend, value, expected):
+    if isinstance(expected, TypeError):
+        with pytest.raises(TypeError) as type_error:
+            backend.canonicalize(value)
+        assert str(type_error.value) == str(expected)
+        return
+    with pytest.raises(Unauthenticated) as excinfo:
+        backend.canonicalize(value)
+    assert excinfo.value.message == expected
+    with pytest.raises(Unauthenticated) as excinfo:
+        backend.signing_bytes({"jsonrpc": "2.0", "id": 1, "method": "x", "params": {"v": value}})
+    assert excinfo.value.message == expected
+
+
+def test_envelope_strings_must_be_unicode(backend, ring, key):
+    """A lone surrogate in `alg`, `kid` or `aud` is a malformed envelope (it cannot have been sent
+    as JSON), reported at the shape step before the key is looked up."""
+    signed = backend.EnvelopeSigner(key, audience=AUD).sign(message(), now=NOW)
+    for member in ("alg", "kid", "aud"):
+        tampered = copy.deepcopy(signed)
+        tampered["params"]["_meta"][SIG][member] += "\ud800"
+        with pytest.raises(Unauthenticated) as excinfo:
+            backend.EnvelopeVerifier(ring, audience=AUD).verify(tampered, now=NOW)
+        assert excinfo.value.message == f"malformed signature envelope: {member}"
+
+
+def test_a_key_that_is_not_a_str_is_an_unexpected_envelope_member(backend, ring, key):
+    signed = backend.EnvelopeSigner(key, audience=AUD).sign(message(), now=NOW)
+    signed["params"]["_meta"][SIG][1] = "x"
+    with pytest.raises(Unauthenticated) as excinfo:
+        backend.EnvelopeVerifier(ring, audience=AUD).verify(signed, now=NOW)
+    assert excinfo.value.message == "malformed signature envelope: unexpected member"

@@ -6,7 +6,6 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from mcp_fastpath.errors import FastpathError, Forbidden, Rejection, Unauthenticated
 
 NOW = 1_767_225_600.0
@@ -46,7 +45,9 @@ def gate(backend, envelope_key, token_key):
     return backend.Gate(
         envelope=backend.EnvelopeVerifier(backend.KeyRing([envelope_key.public_key()]), audience=AUD),
         jwt=backend.JwtVerifier(backend.KeyRing([token_key]), issuer=ISS, audience=AUD),
-        policy=backend.ScopePolicy({"tools/call:add": ["tools.add"], "tools/call": ["tools.call"], "tools/list": [], "*": ["mcp"]}),
+        policy=backend.ScopePolicy(
+            {"tools/call:add": ["tools.add"], "tools/call": ["tools.call"], "tools/list": [], "*": ["mcp"]}
+        ),
     )
 
 
@@ -62,7 +63,9 @@ def http(backend, msg: dict, bearer: str | None = None, *, scheme: str = "Bearer
     return orjson.dumps(msg), headers
 
 
-def signed(backend, signer, msg: dict, bearer: str | None = None, *, now: float = NOW, scheme: str = "Bearer") -> tuple[bytes, dict]:
+def signed(
+    backend, signer, msg: dict, bearer: str | None = None, *, now: float = NOW, scheme: str = "Bearer"
+) -> tuple[bytes, dict]:
     signed_msg = signer.sign(msg, now=now)
     body, headers = http(backend, signed_msg, bearer, scheme=scheme)
     return body, headers
@@ -203,7 +206,9 @@ def test_unsigned_request(backend, gate, token_key):
 
 
 def test_optional_envelope(backend, envelope_key, signer):
-    gate = backend.Gate(envelope=backend.EnvelopeVerifier(backend.KeyRing([envelope_key.public_key()])), require_envelope=False)
+    gate = backend.Gate(
+        envelope=backend.EnvelopeVerifier(backend.KeyRing([envelope_key.public_key()])), require_envelope=False
+    )
     body, headers = http(backend, message())
     assert gate.admit(body, headers, now=NOW).signature is None
     body, headers = signed(backend, signer, message())
@@ -369,11 +374,24 @@ def test_mutated_signed_bodies_raise_only_rejections(backend, data):
         assert admitted.principal is None or admitted.principal.issuer == ISS
 
 
-_json_leaf = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False) | st.text(max_size=8)
-_json = st.recursive(_json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=10)
+_json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+)
+_json = st.recursive(
+    _json_leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=10
+)
 
 
-@given(st.dictionaries(st.sampled_from(["v", "alg", "kid", "iat", "nonce", "aud", "sig", "x"]), _json | st.sampled_from(["k", "hmac-sha256", 1, "AAAAAAAAAAAAAAAAAAAAAA"])))
+@given(
+    st.dictionaries(
+        st.sampled_from(["v", "alg", "kid", "iat", "nonce", "aud", "sig", "x"]),
+        _json | st.sampled_from(["k", "hmac-sha256", 1, "AAAAAAAAAAAAAAAAAAAAAA"]),
+    )
+)
 def test_type_confused_envelopes_raise_only_unauthenticated(backend, envelope):
     fuzz_gate = make_fuzz_gate(backend)
     import json
@@ -386,3 +404,12 @@ def test_type_confused_envelopes_raise_only_unauthenticated(backend, envelope):
         assert isinstance(exc, Rejection) and exc.code in (-32700, -32010), exc
     else:  # pragma: no cover - would be a forgery
         pytest.fail("a random envelope was admitted")
+
+
+def test_policy_required_takes_str(backend):
+    policy = backend.ScopePolicy({"tools/call:add": ["a"], "*": ["b"]})
+    assert policy.required("tools/call", "add") == ("a",)
+    assert policy.required("tools/call", None) == ("b",)
+    for method, name in ((5, None), ("tools/call", 5), (b"tools/call", None)):
+        with pytest.raises(TypeError, match="method and name are str"):
+            policy.required(method, name)

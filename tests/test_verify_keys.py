@@ -11,7 +11,6 @@ import hashlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from mcp_fastpath.errors import InvalidKey
 
 # ---- A small, independent Edwards25519 model (test side only) ----------------------------------
@@ -334,7 +333,9 @@ def test_keyring_refuses_duplicate_kid(backend):
 def test_jwk_round_trip(backend):
     hmac_key = backend.HmacKey("h", bytes(range(40)))
     ed = backend.Ed25519PrivateKey.generate("e")
-    jwks = {"keys": [hmac_key.to_jwk(private=True), ed.to_jwk(private=True), ed.public_key().to_jwk() | {"kid": "e-pub"}]}
+    jwks = {
+        "keys": [hmac_key.to_jwk(private=True), ed.to_jwk(private=True), ed.public_key().to_jwk() | {"kid": "e-pub"}]
+    }
     assert jwks["keys"][0]["kty"] == "oct" and jwks["keys"][0]["k"] == b64u(bytes(range(40)))
     assert jwks["keys"][1]["kty"] == "OKP" and jwks["keys"][1]["crv"] == "Ed25519" and "d" in jwks["keys"][1]
     assert "d" not in jwks["keys"][2]
@@ -357,12 +358,8 @@ GOOD_K = b64u(b"k" * 32)
 @pytest.mark.parametrize(
     "jwk",
     [
-        {"kty": "RSA", "kid": "r", "n": "AQAB", "e": "AQAB"},  # unknown kty
-        {"kty": "OKP", "crv": "X25519", "kid": "x", "x": GOOD_X},  # unknown crv
-        {"kty": "OKP", "kid": "x", "x": GOOD_X},  # no crv
         {"kty": "oct", "kid": "o", "k": GOOD_K, "alg": "EdDSA"},  # alg does not fit
         {"kty": "OKP", "crv": "Ed25519", "kid": "x", "x": GOOD_X, "alg": "HS256"},  # alg does not fit
-        {"kty": "oct", "kid": "o", "k": GOOD_K, "use": "enc"},  # use other than sig
         {"kty": "oct", "kid": "o", "k": GOOD_K + "="},  # padded
         {"kty": "oct", "kid": "o", "k": base64.b64encode(b"\xfb\xff" * 16).decode().rstrip("=")},  # +/ alphabet
         {"kty": "oct", "kid": "o", "k": b64u(b"k" * 31)},  # short secret
@@ -380,6 +377,24 @@ def test_bad_jwk_refuses_the_whole_set(backend, jwk):
         backend.KeyRing.from_jwks({"keys": [good, jwk]})
 
 
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        {"kty": "RSA", "kid": "r", "n": "AQAB", "e": "AQAB"},  # a modulus out of range
+        {"kty": "OKP", "crv": "X25519", "kid": "x", "x": GOOD_X},  # unknown crv
+        {"kty": "OKP", "kid": "x", "x": GOOD_X},  # no crv
+        {"kty": "oct", "kid": "o", "k": GOOD_K, "use": "enc"},  # use other than sig
+        {"kty": "oct", "kid": "o", "k": GOOD_K, "alg": "HS512"},  # an alg we do not implement
+        {"kty": "EC", "crv": "P-384", "kid": "e", "x": GOOD_X, "y": GOOD_X},  # unknown crv
+        {"kty": "kyber", "kid": "q"},  # unknown kty
+    ],
+)
+def test_jwk_not_for_us_is_skipped(backend, jwk):
+    good = {"kty": "oct", "kid": "good", "k": GOOD_K}
+    ring = backend.KeyRing.from_jwks({"keys": [jwk, good]})
+    assert [key.kid for key in ring] == ["good"]
+
+
 @pytest.mark.parametrize("jwks", [{}, {"keys": "x"}, [], "keys"])
 def test_jwks_without_a_keys_array_is_refused(backend, jwks):
     with pytest.raises(InvalidKey):
@@ -388,7 +403,14 @@ def test_jwks_without_a_keys_array_is_refused(backend, jwks):
 
 def test_jwks_with_duplicate_kid_is_refused(backend):
     with pytest.raises(InvalidKey):
-        backend.KeyRing.from_jwks({"keys": [{"kty": "oct", "kid": "k", "k": GOOD_K}, {"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": GOOD_X}]})
+        backend.KeyRing.from_jwks(
+            {
+                "keys": [
+                    {"kty": "oct", "kid": "k", "k": GOOD_K},
+                    {"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": GOOD_X},
+                ]
+            }
+        )
 
 
 def test_jwks_extra_members_and_fitting_alg_are_fine(backend):
@@ -407,13 +429,18 @@ def test_jwks_extra_members_and_fitting_alg_are_fine(backend):
 # ---- base64url -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "text"), [(b"", ""), (b"f", "Zg"), (b"fo", "Zm8"), (b"foo", "Zm9v"), (b"foob", "Zm9vYg"), (b"\xfb\xff\xbf", "-_-_")])
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [(b"", ""), (b"f", "Zg"), (b"fo", "Zm8"), (b"foo", "Zm9v"), (b"foob", "Zm9vYg"), (b"\xfb\xff\xbf", "-_-_")],
+)
 def test_b64url_vectors(backend, raw, text):
     assert backend.b64url_encode(raw) == text
     assert backend.b64url_decode(text) == raw
 
 
-@pytest.mark.parametrize("bad", ["Zg==", "Zg=", "+/+/", "Zm9v\n", " Zm9v", "Zm 9v", "Z", "Zm9vY", "Zh", "Zm9", "Zm9v\u00e9", "Zm9v."])
+@pytest.mark.parametrize(
+    "bad", ["Zg==", "Zg=", "+/+/", "Zm9v\n", " Zm9v", "Zm 9v", "Z", "Zm9vY", "Zh", "Zm9", "Zm9v\u00e9", "Zm9v."]
+)
 def test_b64url_refuses_non_strict_forms(backend, bad):
     with pytest.raises(ValueError):
         backend.b64url_decode(bad)
@@ -431,3 +458,42 @@ def test_b64url_accepts_only_canonical_text(backend, text):
     except ValueError:
         return
     assert backend.b64url_encode(raw) == text
+
+
+# ---- Text that is not Unicode (a lone surrogate) -------------------------------------------------
+# A kid travels in JSON (a JWK, a JWT header, an envelope), where a lone surrogate cannot be
+# written: such a kid could never be matched, so both backends refuse it at construction.
+
+LONE_SURROGATE_KID = "a\ud800"
+
+
+@pytest.mark.parametrize("make", ["hmac", "ed25519-private", "ed25519-public"])
+def test_kid_with_a_lone_surrogate_is_refused(backend, make):
+    with pytest.raises(InvalidKey) as excinfo:
+        if make == "hmac":
+            backend.HmacKey(LONE_SURROGATE_KID, b"k" * 32)
+        elif make == "ed25519-private":
+            backend.Ed25519PrivateKey(LONE_SURROGATE_KID, bytes(32))
+        else:
+            backend.Ed25519PublicKey(LONE_SURROGATE_KID, bytes.fromhex(RFC8032[0][1]))
+    assert str(excinfo.value) == "kid must be valid Unicode (it holds a lone surrogate)"
+
+
+def test_jwks_kid_with_a_lone_surrogate_is_refused(backend):
+    jwk = {"kty": "oct", "kid": LONE_SURROGATE_KID, "k": b64u(b"k" * 32)}
+    with pytest.raises(InvalidKey) as excinfo:
+        backend.KeyRing.from_jwks({"keys": [jwk]})
+    assert str(excinfo.value) == "JWKS key 0: 'kid' must be valid Unicode (it holds a lone surrogate)"
+
+
+def test_lookups_with_a_lone_surrogate_find_nothing(backend):
+    ring = backend.KeyRing([backend.HmacKey("a\ufffd", b"k" * 32)])
+    assert ring.get("a\ud800") is None
+    assert "a\ud800" not in ring
+
+
+def test_duplicate_kid_is_named_as_a_json_string(backend):
+    key = backend.HmacKey('k"\n', b"k" * 32)
+    with pytest.raises(InvalidKey) as excinfo:
+        backend.KeyRing([key, key])
+    assert str(excinfo.value) == 'duplicate kid "k\\"\\n" in the key ring'

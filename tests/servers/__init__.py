@@ -10,9 +10,8 @@ from typing import Any
 async def serve_on_free_port(app: Any) -> None:
     """Serve `app` with uvicorn on a free loopback port and print `PORT <port> <backend>` once it
     listens (the parent process reads that line)."""
-    import uvicorn
-
     import mcp_fastpath
+    import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

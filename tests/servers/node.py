@@ -21,16 +21,19 @@ import socket
 import sys
 from typing import Any
 
-import orjson
-
 import mcp_fastpath as fp
+import orjson
 from mcp_fastpath import keyfile
 
 TOOLS = [
     {
         "name": "add",
         "description": "a + b",
-        "inputSchema": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]},
+        "inputSchema": {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "required": ["a", "b"],
+        },
     },
     {"name": "whoami", "description": "the node's name", "inputSchema": {"type": "object"}},
 ]
@@ -88,7 +91,9 @@ class Node:
                 return 202, b"", {}
             if admitted.signature is not None:
                 self.nonces.append(admitted.signature.nonce)
-                await fp.admit_once(self.replay, admitted.signature, self.gate.envelope.max_skew_s, request_id=request.id)
+                await fp.admit_once(
+                    self.replay, admitted.signature, self.gate.envelope.max_skew_s, request_id=request.id
+                )
         except fp.Rejection as exc:
             return exc.http_status, exc.to_bytes(), dict(exc.headers)
         if request.method == "tools/call":
@@ -129,7 +134,11 @@ class Node:
                 value = self.name
             else:
                 return {"content": [{"type": "text", "text": f"unknown tool {name}"}], "isError": True}
-            return {"content": [{"type": "text", "text": str(value)}], "structuredContent": {"result": value}, "isError": False}
+            return {
+                "content": [{"type": "text", "text": str(value)}],
+                "structuredContent": {"result": value},
+                "isError": False,
+            }
         raise LookupError(f"Method not found: {method}")
 
 

@@ -18,9 +18,8 @@ import os
 import sys
 from typing import Annotated, Any
 
-from pydantic import Field
-
 from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
 
 from tests.servers import serve_on_free_port
 
@@ -30,8 +29,18 @@ ISSUER = "https://auth.test"
 AUDIENCE = "https://mcp.test"
 
 
+# tick(key): how many times this process ran it for `key` (a side effect a duplicate must not repeat).
+_TICKS: dict[str, int] = {}
+
+
 def build_server() -> MCPServer:
     server = MCPServer("adapter-test", version="1.0")
+
+    @server.tool()
+    def tick(key: str) -> int:
+        """Counts its own executions per key, in this process."""
+        _TICKS[key] = _TICKS.get(key, 0) + 1
+        return _TICKS[key]
 
     @server.tool()
     def add(a: int, b: int) -> int:
@@ -135,10 +144,9 @@ def build_app():
     ping = os.environ.get("ADAPTER_SSE_PING")
     if ping:
         import mcp.server._streamable_http_modern as sdk_modern
+        from mcp_fastpath.adapters import _sse
 
-        from mcp_fastpath.adapters import sdk as fast_sdk
-
-        sdk_modern._SSE_PING_INTERVAL = fast_sdk.SSE_PING_INTERVAL = float(ping)
+        sdk_modern._SSE_PING_INTERVAL = _sse.SSE_PING_INTERVAL = float(ping)
     mode, _, variant = os.environ.get("ADAPTER_MODE", "fast").partition("-")
     options = {"json_response": True} if variant == "json" else {}
     server = build_server()
@@ -149,8 +157,9 @@ def build_app():
         import mcp_fastpath as fp
         from mcp_fastpath.adapters.asgi import EnvelopeGuard
 
-        return EnvelopeGuard(server.streamable_http_app(json_response=True), gate=gate or build_gate(),
-                             replay=fp.MemoryReplayCache())
+        return EnvelopeGuard(
+            server.streamable_http_app(json_response=True), gate=gate or build_gate(), replay=fp.MemoryReplayCache()
+        )
     import mcp_fastpath as fp
     from mcp_fastpath.adapters.sdk import fast_http_app
 

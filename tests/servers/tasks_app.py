@@ -18,9 +18,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
+from mcp_fastpath.tasks import TaskSupport, TaskTool, current_task
 
 from tests.servers import serve_on_free_port
-from mcp_fastpath.tasks import TaskSupport, TaskTool, current_task
 
 
 def build_server() -> MCPServer:
@@ -103,7 +103,9 @@ def build_app():
 
         ring = fp.KeyRing([fp.HmacKey(KID, SECRET)])
         gate = fp.Gate(jwt=fp.JwtVerifier(ring, issuer=ISSUER, audience=AUDIENCE))
-    return fast_http_app(build_server(), gate=gate, json_response=True, task_store=os.environ.get("TASKS_STORE") or "memory")
+    return fast_http_app(
+        build_server(), gate=gate, json_response=True, task_store=os.environ.get("TASKS_STORE") or "memory"
+    )
 
 
 async def main() -> None:
