@@ -518,13 +518,24 @@ async def redis_outage(fleet: Fleet, args: argparse.Namespace) -> Scenario:
     # A 503 with Retry-After: 0 is "signed before this Redis started: sign again" (a request signed
     # before the restart, or, in Redis's first second, one for a bucket it never saw): not a failure.
     sign_again = [start for start, status, retry in after if status == 503 and retry == "0"]
-    errors_after = [start for start, status, retry in after if status >= 500 and not (status == 503 and retry == "0")]
+    errors_after = [
+        (start, status, retry)
+        for start, status, retry in after
+        if status >= 500 and not (status == 503 and retry == "0")
+    ]
     first_ok = min((start for start, status, _ in after if status == 200), default=None)
     first_ok_s = None if first_ok is None else first_ok - t_back
     scenario.notes.append(
         f"after Redis was back: {len(errors_after)} 5xx, {len(sign_again)} 503 'sign again' (Retry-After: 0); "
         + (f"first answer +{first_ok_s:.2f} s" if first_ok_s is not None else "no answer")
     )
+    if errors_after:  # what they were, for whoever reads a failed run
+        scenario.notes.append(
+            "5xx after Redis was back (+s, status, Retry-After): "
+            + ", ".join(
+                f"(+{start - t_back:.3f}, {status}, {retry or '-'})" for start, status, retry in errors_after[:10]
+            )
+        )
     lines = {node.name: _new_lines(fleet.run_dir / f"{node.name}.log", log_sizes[node.name]) for node in fleet.nodes}
     scenario.notes.append(
         "log lines per node during the outage: " + ", ".join(f"{n} {len(v)}" for n, v in sorted(lines.items()))

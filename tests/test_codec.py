@@ -1,4 +1,4 @@
-"""The codec's wire rules (DESIGN §5), on both backends."""
+"""The codec's wire rules (README, "Wire rules"), on both backends."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Differential tests: native ≡ pure on generated and mutated bodies and header sets, and both ≡ the
-official SDK's handling of a 2026-07-28 POST outside the deliberate divergences of DESIGN §5."""
+official SDK's handling of a 2026-07-28 POST outside the deliberate divergences the README lists under "Wire rules"."""
 
 from __future__ import annotations
 
@@ -256,7 +256,7 @@ def _has_wide_int(value) -> bool:
 
 
 def deliberate_divergence(raw: bytes, ours, message) -> bool:
-    """True where DESIGN §5 says we differ from the SDK on purpose."""
+    """True where the README's wire rules say we differ from the SDK on purpose."""
     try:
         tree = json.loads(raw)
     except (ValueError, RecursionError):

@@ -47,7 +47,8 @@ def test_fleet_quick_meets_its_targets(redis_url, tmp_path):
     report = json.loads(out.read_text())
     results = {r["scenario"]: r for r in report["results"]}
     failed = {name: [c for c, ok in r["checks"].items() if not ok] for name, r in results.items()}
-    assert run.returncode == 0 and report["ok"], (failed, run.stdout[-3000:], run.stderr[-3000:])
+    notes = {name: r.get("notes") for name, r in results.items() if failed[name]}
+    assert run.returncode == 0 and report["ok"], f"{failed}\n{notes}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert set(results) == {"steady", "kill", "redis-outage", "redis-wipe", "same-bytes"}
     for r in results.values():
         assert (r["lost"], r["duplicated"], r["http500"]) == (0, 0, 0), r

@@ -367,12 +367,13 @@ def test_serve_jwks_rotation_without_a_restart(tmp_path, backend, jwks, key_kind
         assert r.status_code == 401 and "unknown key id" in r.text
         assert endpoint.hits == 2  # within the rate limit of the previous refetch
         assert 'resource_metadata="' in r.headers["www-authenticate"]
-
+        # The access log writes in batches: wait for the refusal's line rather than for the exit.
+        assert until(lambda: 'rejected="unknown key id"' in server.stderr()), server.stderr()
     finally:
         server.stop()
     log = server.stderr()
-    assert "JWT (keys from" in log
-    assert "sub=user-1" in log and 'rejected="unknown key id"' in log
+    assert "JWT (keys from" in log, log
+    assert "sub=user-1" in log and 'rejected="unknown key id"' in log, log
 
 
 def test_serve_jwks_keeps_the_last_good_keys_while_the_provider_is_down(tmp_path, backend, jwks):

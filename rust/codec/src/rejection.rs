@@ -1,4 +1,4 @@
-//! A refused message: the JSON-RPC error and the HTTP status that carry it (DESIGN §5).
+//! A refused message: the JSON-RPC error and the HTTP status that carry it (README, "Wire rules").
 
 pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
