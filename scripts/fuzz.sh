@@ -20,18 +20,30 @@ fi
 
 cargo +nightly fuzz build
 failed=()
+summary=()
 for target in "${targets[@]}"; do
-    echo "== $target: ${seconds}s"
+    echo "== $target: ${seconds}s (log: fuzz/work/$target.log)"
     mkdir -p "work/$target"
-    # -print_final_stats: exec count, speed and coverage at the end of the run.
+    log="work/$target.log"
+    # libFuzzer reports every new input; the log keeps that, the terminal gets the summary.
     if ! cargo +nightly fuzz run "$target" "work/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=4096; then
+        -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=4096 \
+        >"$log" 2>&1; then
         failed+=("$target")
+        tail -n 40 "$log" >&2
     fi
+    # The last status line holds the coverage (cov: edges, ft: features, corp: inputs kept).
+    status=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [^ ]+' || true)
+    runs=$(grep -oE 'number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')
+    speed=$(grep -oE 'average_exec_per_sec: +[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')
+    summary+=("$target: $runs runs ($speed/s), $status")
+    echo "${summary[-1]}"
 done
 
+echo "== summary"
+printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
-    echo "fuzz: crashes in: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
+    echo "fuzz: crashes in: ${failed[*]} (inputs in fuzz/artifacts/<target>/)" >&2
     exit 1
 fi
 echo "fuzz: no crash in ${#targets[@]} targets"
