@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import orjson
@@ -51,5 +52,14 @@ def encode_error(request_id: int | str | None, code: int, message: str, data: An
 
 
 def http_status(code: int) -> int:
-    """The HTTP status that carries a JSON-RPC error `code` (200 for codes with no mapping)."""
+    """The HTTP status that carries a JSON-RPC error `code` (200 for codes with no mapping).
+
+    `code` is read as the native twin reads it, a 64-bit int: anything else is a `TypeError` (a
+    `float` too: `-32600.0` is no JSON-RPC code), beyond 64 bits an `OverflowError`."""
+    code = operator.index(code)
+    if not _I64_MIN <= code <= _I64_MAX:
+        raise OverflowError("Python int too large to convert to C long")
     return HTTP_STATUS.get(code, 200)
+
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
