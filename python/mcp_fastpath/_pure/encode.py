@@ -9,14 +9,45 @@ import orjson
 
 from ..errors import HTTP_STATUS
 
-__all__ = ["encode_error", "encode_response", "http_status", "json_bytes"]
+__all__ = ["dumps", "encode_error", "encode_response", "http_status", "json_bytes"]
 
 
 def _dumps(message: Any) -> bytes:
     try:
-        return orjson.dumps(message)
+        return dumps(message)
     except orjson.JSONEncodeError as exc:
         raise TypeError(f"cannot encode as JSON: {exc}") from None
+
+
+def dumps(value: Any) -> bytes:
+    """`orjson.dumps(value)`, reading subclasses as the native twin does: a `float` subclass
+    (`numpy.float64`…) is written as its float, and an object key of a `str` subclass (a
+    `str, Enum` member) as its text, where orjson refuses both. Errors are orjson's own."""
+    try:
+        return orjson.dumps(value, default=_plain_float)
+    except orjson.JSONEncodeError as exc:
+        if str(exc) != "Dict key must be str":
+            raise
+    return orjson.dumps(_plain_keys(value, 0), default=_plain_float)  # (raises again if still refused)
+
+
+def _plain_float(value: Any) -> float:
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError
+
+
+def _plain_keys(value: Any, depth: int) -> Any:
+    if depth > 256:  # deeper than orjson writes: left for it to refuse
+        return value
+    if isinstance(value, dict):
+        return {
+            (str.__str__(key) if isinstance(key, str) else key): _plain_keys(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_plain_keys(item, depth + 1) for item in value]
+    return value
 
 
 def json_bytes(value: Any) -> bytes:

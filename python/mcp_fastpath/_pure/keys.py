@@ -71,7 +71,7 @@ def _check_kid(kid: Any) -> str:
         raise InvalidKey(f"kid must be a non-empty string of at most {MAX_KID} characters")
     if not is_unicode(kid):
         raise InvalidKey(_KID_NOT_UNICODE)
-    return str(kid)
+    return str.__str__(kid)  # a subclass's text (a `str, Enum` member's value, not its `str()`)
 
 
 def _as_bytes(value: Any, what: str) -> bytes:
