@@ -55,7 +55,11 @@ _NOT_UNICODE = "header names and values must be valid Unicode (no lone surrogate
 
 
 def _unicode(text: str) -> str:
-    """`text`, checked to be valid Unicode (no lone surrogate); else TypeError."""
+    """`text` as a plain `str` (a subclass's text, as the native twin reads it: a `str, Enum`
+    member is its value, not its `str()`), checked to be valid Unicode (no lone surrogate); else
+    TypeError."""
+    if type(text) is not str:
+        text = str.__str__(text)
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -79,7 +83,7 @@ def encode_header_value(value: str) -> str:
     else (or when it already looks like a sentinel) `=?base64?<base64 of UTF-8>?=`."""
     if not isinstance(value, str):
         raise TypeError(f"header values are str, not {type(value).__name__}")
-    _unicode(value)
+    value = _unicode(value)
     if _PLAIN_SAFE.fullmatch(value) and value == value.strip(" ") and not _is_sentinel(value):
         return value
     return _SENTINEL_PREFIX + base64.b64encode(value.encode("utf-8")).decode("ascii") + _SENTINEL_SUFFIX
@@ -92,7 +96,8 @@ def decode_header_value(value: str | None) -> str | None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"header values are str, not {type(value).__name__}")
-    if not _is_sentinel(_unicode(value)):
+    value = _unicode(value)
+    if not _is_sentinel(value):
         return value
     payload = value[len(_SENTINEL_PREFIX) : -len(_SENTINEL_SUFFIX)]
     try:
@@ -129,6 +134,15 @@ def _header_text(part: Any) -> str:
     if not isinstance(part, str):
         raise TypeError("header names and values must be str or bytes")
     return _unicode(part)
+
+
+def _subclass_text(part: Any) -> str | bytes:
+    """A header part of a `str`/`bytes`/`bytearray` subclass, as its plain text; else TypeError."""
+    if isinstance(part, str):
+        return str.__str__(part)
+    if isinstance(part, (bytes, bytearray)):
+        return bytes(part)
+    raise TypeError("header names and values must be str or bytes")
 
 
 def _pair(item: Any) -> tuple[Any, Any]:
@@ -171,13 +185,13 @@ def routing_headers(headers: Any) -> RoutingHeaders:
         name, value = item if type(item) is tuple and len(item) == 2 else _pair(item)
         # Name, then value, each checked wholly (type, then Unicode): the native twin's order.
         if type(name) not in _TEXT_TYPES:
-            raise TypeError("header names and values must be str or bytes")
+            name = _subclass_text(name)
         if type(name) is bytearray:
             name = bytes(name)
         elif type(name) is str:
             _unicode(name)
         if type(value) not in _TEXT_TYPES:
-            raise TypeError("header names and values must be str or bytes")
+            value = _subclass_text(value)
         if type(value) is str:
             _unicode(value)
         key = _ROUTING_BY_NAME.get(name)
@@ -199,7 +213,7 @@ def request_headers(method: str, params: Mapping[str, Any] | None) -> dict[str, 
     (from `params._meta`), `Mcp-Method`, and `Mcp-Name` for name-bearing methods."""
     if not isinstance(method, str):
         raise TypeError("method must be a str")
-    _unicode(method)
+    method = _unicode(method)
     meta = params.get("_meta") if isinstance(params, Mapping) else None
     version = meta.get(PROTOCOL_VERSION_KEY) if isinstance(meta, Mapping) else None
     if not isinstance(version, str):
@@ -328,7 +342,7 @@ def check_param_headers(input_schema: Any, arguments: Any, headers: Any, *, requ
         if name in folded:
             repeated.add(name)
         folded[name] = value.strip(_OWS)
-    if not isinstance(arguments, Mapping):
+    if not isinstance(arguments, dict):  # (as the native twin reads it: another mapping is no arguments)
         arguments = {}
     for path, node in _schema_positions(input_schema):
         token = node.get("x-mcp-header")
