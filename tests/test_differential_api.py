@@ -13,8 +13,10 @@ Regression tests for the divergences it found are at the end.
 from __future__ import annotations
 
 import base64
+import enum
 import json
 import math
+import types
 from typing import Any
 
 import orjson
@@ -77,9 +79,45 @@ class _Opaque:
         return "_Opaque()"
 
 
+# Subclasses of the JSON types, as callers have them: a `str, Enum` (whose `str()` is not its
+# text), an IntEnum, a float subclass (numpy.float64 is one), dict and list subclasses.
+class _Str(str):
+    pass
+
+
+class _Float(float):
+    pass
+
+
+class _Dict(dict):
+    pass
+
+
+class _List(list):
+    pass
+
+
+class _Choice(str, enum.Enum):  # noqa: UP042 - not StrEnum: its str() is "_Choice.A", not the text
+    A = "tools/call"
+    B = "é"
+
+
+class _Number(enum.IntEnum):
+    ONE = 1
+    BIG = 2**60
+
+
+subclassed = st.one_of(
+    st.sampled_from([_Choice.A, _Choice.B, _Number.ONE, _Number.BIG, _Float(1.5), _Float(-0.0), _Float(math.nan)]),
+    st.text(max_size=4).map(_Str),
+    st.floats().map(_Float),
+)
+
+
 # Python values of any type: what a caller might hand over by mistake.
 py_leaves = st.one_of(
     json_scalars,
+    subclassed,
     st.binary(max_size=8),
     st.sampled_from([_Opaque(), (), (1, "a"), frozenset(), 1j, bytearray(b"x"), memoryview(b"y"), 2**200, -0.0]),
 )
@@ -89,6 +127,9 @@ py_values = st.recursive(
         st.lists(inner, max_size=3),
         st.tuples(inner),
         st.dictionaries(st.one_of(keys_text, st.integers(), st.none()), inner, max_size=3),
+        st.dictionaries(keys_text | st.sampled_from([_Choice.A, _Str("k")]), inner, max_size=3).map(_Dict),
+        st.lists(inner, max_size=3).map(_List),
+        st.dictionaries(keys_text, inner, max_size=2).map(types.MappingProxyType),
     ),
     max_leaves=8,
 )
@@ -167,7 +208,9 @@ def bodies(draw) -> Any:
 header_names = st.sampled_from(
     ["MCP-Protocol-Version", "Mcp-Method", "Mcp-Name", "mcp-name", "Authorization", "Mcp-Param-a", "X-Other"]
 )
-header_values = st.one_of(st.sampled_from([V, "tools/call", "add", "=?base64?YWRk?=", "Bearer x", ""]), texts)
+header_values = st.one_of(
+    st.sampled_from([V, "tools/call", "add", "=?base64?YWRk?=", "Bearer x", "", _Str(V), _Choice.A]), texts
+)
 
 
 @st.composite
@@ -908,6 +951,71 @@ FINDINGS = {
     "rsa-empty-kid-before-alg": (
         lambda b: b.RsaPublicKey("", ASYM["rsa_pem"], "HS256"),
         ("raised", "InvalidKey", "kid must be a non-empty string of at most 256 characters"),
+    ),
+    # Subclasses of str and float are read as their text and value, as the native twin reads them.
+    # Pure wrote a `str, Enum` member as its str() ("_Choice.A") into canonical (signed) bytes and
+    # into a kid, refused float subclasses (numpy.float64) and str-subclass object keys in the
+    # encoders, and returned header values and configured text as the subclass.
+    "jcs-str-enum-is-its-text": (
+        lambda b: b.canonicalize({"m": _Choice.A, _Choice.B: 1}),
+        ("returned", ("bytes", '{"m":"tools/call","é":1}'.encode())),
+    ),
+    "signing-bytes-str-enum": (
+        lambda b: b.signing_bytes({"method": _Choice.A, "params": {}}),
+        ("returned", ("bytes", b'mcp-fastpath/sig/v1\n{"method":"tools/call","params":{}}')),
+    ),
+    "kid-str-enum-is-its-text": (lambda b: b.HmacKey(_Choice.A, SECRET).kid, ("returned", ("str", "tools/call"))),
+    "encode-float-subclass": (
+        lambda b: b.encode_response(1, {"v": _Float(1.5), "n": _Float(math.nan)}),
+        ("returned", ("bytes", b'{"jsonrpc":"2.0","id":1,"result":{"v":1.5,"n":null}}')),
+    ),
+    "encode-str-subclass-key": (
+        lambda b: b.encode_error(1, -32000, "m", {_Choice.A: 1}),
+        (
+            "returned",
+            ("bytes", b'{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"m","data":{"tools/call":1}}}'),
+        ),
+    ),
+    "sign-jwt-float-subclass-nan": (
+        lambda b: b.sign_jwt(hmac_key(b), {"exp": _Float(math.nan)}),
+        ("rejection", "Unauthenticated", -32010, 401, "message is not I-JSON: non-finite number")
+        + (("NoneType", None), ("NoneType", None), ("dict", [(("str", "WWW-Authenticate"), ("str", "Bearer"))])),
+    ),
+    "sign-jwt-str-subclass-key": (
+        lambda b: (
+            b.JwtVerifier(ring(b), issuer=ISS, audience=AUD)
+            .verify(b.sign_jwt(hmac_key(b), {_Str("iss"): ISS, "aud": AUD, "exp": NOW + 60}), now=NOW)
+            .issuer
+        ),
+        ("returned", ("str", ISS)),
+    ),
+    "header-value-str-subclass": (
+        lambda b: (b.encode_header_value(_Str("x")), b.decode_header_value(_Choice.A)),
+        ("returned", ("tuple", [("str", "x"), ("str", "tools/call")])),
+    ),
+    "routing-header-str-subclass": (
+        lambda b: b.decode(_BODY, {"Mcp-Method": _Str("tools/list"), "MCP-Protocol-Version": _Str(V)}).method,
+        ("returned", ("str", "tools/list")),
+    ),
+    "issuer-str-subclass": (
+        lambda b: b.JwtVerifier(ring(b), issuer=_Str(ISS), audience=_Choice.A).audience,
+        ("returned", ("str", "tools/call")),
+    ),
+    # check_param_headers reads `arguments` only when it is a dict (another mapping is none).
+    "param-headers-mapping-arguments": (
+        lambda b: b.check_param_headers(
+            {"type": "object", "properties": {"a": {"type": "string", "x-mcp-header": "A"}}},
+            types.MappingProxyType({"a": "y"}),
+            [("mcp-param-a", "x")],
+        ),
+        (
+            "rejection",
+            "Rejection",
+            -32020,
+            400,
+            "Mcp-Param-A header is present but the request body's 'a' argument is absent",
+        )
+        + (("NoneType", None), ("NoneType", None), ("dict", [])),
     ),
 }
 
