@@ -1001,6 +1001,15 @@ FINDINGS = {
         lambda b: b.JwtVerifier(ring(b), issuer=_Str(ISS), audience=_Choice.A).audience,
         ("returned", ("str", "tools/call")),
     ),
+    "supported-versions-str-subclass": (
+        lambda b: b.decode(_BODY, supported_versions=[_Choice.A]),
+        ("rejection", "Rejection", -32022, 400, "Unsupported protocol version")
+        + (
+            ("dict", [(("str", "supported"), ("list", [("str", "tools/call")])), (("str", "requested"), ("str", V))]),
+            ("int", 1),
+            ("dict", []),
+        ),
+    ),
     # check_param_headers reads `arguments` only when it is a dict (another mapping is none).
     "param-headers-mapping-arguments": (
         lambda b: b.check_param_headers(
