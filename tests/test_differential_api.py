@@ -1010,6 +1010,10 @@ FINDINGS = {
             ("dict", []),
         ),
     ),
+    "scope-policy-str-enum-rules": (
+        lambda b: b.ScopePolicy({_Choice.A: [_Str("mcp")]}).rules,
+        ("returned", ("dict", [(("str", "tools/call"), ("tuple", [("str", "mcp")]))])),
+    ),
     # check_param_headers reads `arguments` only when it is a dict (another mapping is none).
     "param-headers-mapping-arguments": (
         lambda b: b.check_param_headers(
