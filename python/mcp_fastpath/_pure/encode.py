@@ -2,20 +2,52 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import orjson
 
 from ..errors import HTTP_STATUS
 
-__all__ = ["encode_error", "encode_response", "http_status", "json_bytes"]
+__all__ = ["dumps", "encode_error", "encode_response", "http_status", "json_bytes"]
 
 
 def _dumps(message: Any) -> bytes:
     try:
-        return orjson.dumps(message)
+        return dumps(message)
     except orjson.JSONEncodeError as exc:
         raise TypeError(f"cannot encode as JSON: {exc}") from None
+
+
+def dumps(value: Any) -> bytes:
+    """`orjson.dumps(value)`, reading subclasses as the native twin does: a `float` subclass
+    (`numpy.float64`…) is written as its float, and an object key of a `str` subclass (a
+    `str, Enum` member) as its text, where orjson refuses both. Errors are orjson's own."""
+    try:
+        return orjson.dumps(value, default=_plain_float)
+    except orjson.JSONEncodeError as exc:
+        if str(exc) != "Dict key must be str":
+            raise
+    return orjson.dumps(_plain_keys(value, 0), default=_plain_float)  # (raises again if still refused)
+
+
+def _plain_float(value: Any) -> float:
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError
+
+
+def _plain_keys(value: Any, depth: int) -> Any:
+    if depth > 256:  # deeper than orjson writes: left for it to refuse
+        return value
+    if isinstance(value, dict):
+        return {
+            (str.__str__(key) if isinstance(key, str) else key): _plain_keys(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_plain_keys(item, depth + 1) for item in value]
+    return value
 
 
 def json_bytes(value: Any) -> bytes:
@@ -51,5 +83,14 @@ def encode_error(request_id: int | str | None, code: int, message: str, data: An
 
 
 def http_status(code: int) -> int:
-    """The HTTP status that carries a JSON-RPC error `code` (200 for codes with no mapping)."""
+    """The HTTP status that carries a JSON-RPC error `code` (200 for codes with no mapping).
+
+    `code` is read as the native twin reads it, a 64-bit int: anything else is a `TypeError` (a
+    `float` too: `-32600.0` is no JSON-RPC code), beyond 64 bits an `OverflowError`."""
+    code = operator.index(code)
+    if not _I64_MIN <= code <= _I64_MAX:
+        raise OverflowError("Python int too large to convert to C long")
     return HTTP_STATUS.get(code, 200)
+
+
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1

@@ -13,10 +13,9 @@ import os
 import time
 from typing import Any
 
-import orjson
-
 from ..errors import InvalidKey, Unauthenticated
 from .b64url import InvalidBase64, b64url_decode, b64url_encode
+from .encode import dumps
 from .jcs import SIG_KEY, is_unicode, sig_path, signing_bytes
 from .keyring import as_keyring
 from .keys import KEY_TYPES, Ed25519PrivateKey, HmacKey
@@ -97,7 +96,7 @@ class EnvelopeSigner:
             raise InvalidKey("a public key cannot sign")
         _check_audience(audience)
         self._key = private_key
-        self._audience = audience
+        self._audience = None if audience is None else str.__str__(audience)  # a subclass's text
 
     @property
     def kid(self) -> str:
@@ -129,7 +128,7 @@ class EnvelopeSigner:
 
     def sign_bytes(self, message: dict[str, Any], *, now: float | None = None, nonce: bytes | None = None) -> bytes:
         """`sign(message)` serialized as compact JSON (the body to send)."""
-        return orjson.dumps(self.sign(message, now=now, nonce=nonce))
+        return dumps(self.sign(message, now=now, nonce=nonce))
 
     def _sign(self, message: dict[str, Any], now: float | None, nonce: bytes | None) -> dict[str, Any]:
         if not isinstance(message, dict):
@@ -188,7 +187,7 @@ class EnvelopeVerifier:
         ):
             raise ValueError("max_skew_s must be a non-negative number of seconds")
         self._keyring = as_keyring(keyring)
-        self._audience = audience
+        self._audience = None if audience is None else str.__str__(audience)  # a subclass's text
         self._max_skew_s = max_skew_s
         self._max_skew_ms = math.floor(max_skew_s * 1000)
         self._require = bool(require)

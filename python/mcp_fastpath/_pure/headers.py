@@ -55,7 +55,11 @@ _NOT_UNICODE = "header names and values must be valid Unicode (no lone surrogate
 
 
 def _unicode(text: str) -> str:
-    """`text`, checked to be valid Unicode (no lone surrogate); else TypeError."""
+    """`text` as a plain `str` (a subclass's text, as the native twin reads it: a `str, Enum`
+    member is its value, not its `str()`), checked to be valid Unicode (no lone surrogate); else
+    TypeError."""
+    if type(text) is not str:
+        text = str.__str__(text)
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -79,7 +83,7 @@ def encode_header_value(value: str) -> str:
     else (or when it already looks like a sentinel) `=?base64?<base64 of UTF-8>?=`."""
     if not isinstance(value, str):
         raise TypeError(f"header values are str, not {type(value).__name__}")
-    _unicode(value)
+    value = _unicode(value)
     if _PLAIN_SAFE.fullmatch(value) and value == value.strip(" ") and not _is_sentinel(value):
         return value
     return _SENTINEL_PREFIX + base64.b64encode(value.encode("utf-8")).decode("ascii") + _SENTINEL_SUFFIX
@@ -92,7 +96,8 @@ def decode_header_value(value: str | None) -> str | None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"header values are str, not {type(value).__name__}")
-    if not _is_sentinel(_unicode(value)):
+    value = _unicode(value)
+    if not _is_sentinel(value):
         return value
     payload = value[len(_SENTINEL_PREFIX) : -len(_SENTINEL_SUFFIX)]
     try:
@@ -115,15 +120,39 @@ def header_pairs(headers: Any) -> list[tuple[str, str]]:
     """
     items: Iterable[Any] = headers.items() if hasattr(headers, "items") else headers
     pairs = []
-    for name, value in items:
-        if isinstance(name, (bytes, bytearray)):
-            name = bytes(name).decode("latin-1")
-        if isinstance(value, (bytes, bytearray)):
-            value = bytes(value).decode("latin-1")
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError("header names and values must be str or bytes")
-        pairs.append((_unicode(name).lower(), _unicode(value)))
+    for item in items:
+        name, value = _pair(item)
+        pairs.append((_header_text(name).lower(), _header_text(value)))
     return pairs
+
+
+def _header_text(part: Any) -> str:
+    """A header name or value: `bytes` read as Latin-1, a `str` that must be Unicode. (A line is
+    checked name first, then value, each wholly: the native twin's order.)"""
+    if isinstance(part, (bytes, bytearray)):
+        return bytes(part).decode("latin-1")
+    if not isinstance(part, str):
+        raise TypeError("header names and values must be str or bytes")
+    return _unicode(part)
+
+
+def _subclass_text(part: Any) -> str | bytes:
+    """A header part of a `str`/`bytes`/`bytearray` subclass, as its plain text; else TypeError."""
+    if isinstance(part, str):
+        return str.__str__(part)
+    if isinstance(part, (bytes, bytearray)):
+        return bytes(part)
+    raise TypeError("header names and values must be str or bytes")
+
+
+def _pair(item: Any) -> tuple[Any, Any]:
+    """One header line: a `(name, value)` tuple, nothing else (a two-character `str` or a list is
+    not a header line)."""
+    if not isinstance(item, tuple):
+        raise TypeError(f"header lines are (name, value) tuples, not {type(item).__name__}")
+    if len(item) != 2:
+        raise ValueError(f"header lines are (name, value) tuples, not tuples of {len(item)} items")
+    return item[0], item[1]
 
 
 class RoutingHeaders:
@@ -152,13 +181,17 @@ def routing_headers(headers: Any) -> RoutingHeaders:
         headers if type(headers) in (list, tuple) or not hasattr(headers, "items") else headers.items()
     )
     found = RoutingHeaders()
-    for name, value in items:
-        if type(name) not in _TEXT_TYPES or type(value) not in _TEXT_TYPES:
-            raise TypeError("header names and values must be str or bytes")
+    for item in items:
+        name, value = item if type(item) is tuple and len(item) == 2 else _pair(item)
+        # Name, then value, each checked wholly (type, then Unicode): the native twin's order.
+        if type(name) not in _TEXT_TYPES:
+            name = _subclass_text(name)
         if type(name) is bytearray:
             name = bytes(name)
         elif type(name) is str:
             _unicode(name)
+        if type(value) not in _TEXT_TYPES:
+            value = _subclass_text(value)
         if type(value) is str:
             _unicode(value)
         key = _ROUTING_BY_NAME.get(name)
@@ -180,7 +213,7 @@ def request_headers(method: str, params: Mapping[str, Any] | None) -> dict[str, 
     (from `params._meta`), `Mcp-Method`, and `Mcp-Name` for name-bearing methods."""
     if not isinstance(method, str):
         raise TypeError("method must be a str")
-    _unicode(method)
+    method = _unicode(method)
     meta = params.get("_meta") if isinstance(params, Mapping) else None
     version = meta.get(PROTOCOL_VERSION_KEY) if isinstance(meta, Mapping) else None
     if not isinstance(version, str):
@@ -298,16 +331,18 @@ def check_param_headers(input_schema: Any, arguments: Any, headers: Any, *, requ
     """Raise `Rejection(-32020)` unless every `Mcp-Param-*` header a tool's `inputSchema` declares
     agrees with its argument: present together and equal after decoding, or absent together
     (`null` counts as absent). Header values are compared without the SP/HTAB around them. A
-    schema with an invalid declaration validates nothing."""
+    schema with an invalid declaration validates nothing (the headers are read, and refused if
+    they are not header lines, all the same: the native twin's order)."""
+    lines = header_pairs(headers)
     if not _schema_is_valid(input_schema):
         return
     folded: dict[str, str] = {}
     repeated: set[str] = set()
-    for name, value in header_pairs(headers):
+    for name, value in lines:
         if name in folded:
             repeated.add(name)
         folded[name] = value.strip(_OWS)
-    if not isinstance(arguments, Mapping):
+    if not isinstance(arguments, dict):  # (as the native twin reads it: another mapping is no arguments)
         arguments = {}
     for path, node in _schema_positions(input_schema):
         token = node.get("x-mcp-header")

@@ -237,7 +237,7 @@ def _string(text: str) -> bytes:
     # orjson writes exactly RFC 8785's string form: `\"`, `\\`, `\b \f \n \r \t`, other controls
     # as lowercase `\u00xx`, everything else (DEL, U+2028, non-ASCII) as UTF-8.
     try:
-        return orjson.dumps(str(text))
+        return orjson.dumps(str.__str__(text))  # a subclass's text (a `str, Enum` member's value)
     except orjson.JSONEncodeError:
         raise NotIJson(_NOT_UNICODE) from None
 

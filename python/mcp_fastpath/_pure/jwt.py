@@ -13,11 +13,10 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-import orjson
-
 from ..errors import InvalidKey, Unauthenticated
 from ..limits import Limits
 from .b64url import InvalidBase64, b64url_decode, b64url_encode
+from .encode import dumps
 from .jcs import NotIJson, is_unicode, not_i_json
 from .json import JsonError, parse
 from .keyring import as_keyring
@@ -120,8 +119,8 @@ class JwtVerifier:
         if type(cache_size) is not int or cache_size < 0:
             raise ValueError("cache_size must be a non-negative int")
         self._keyring = as_keyring(keyring_or_jwks)
-        self._issuer = issuer
-        self._audience = audience
+        self._issuer = str.__str__(issuer)  # a subclass's text, as the native twin keeps it
+        self._audience = str.__str__(audience)
         self._leeway = leeway_s
         self._algorithms = algorithms
         self._cache_size = cache_size
@@ -313,13 +312,13 @@ def sign_jwt(key: HmacKey | Ed25519PrivateKey, claims: dict[str, Any], *, header
         raise InvalidKey("a JWT header and claims are JSON objects")
     if _has_non_finite(header) or _has_non_finite(claims):
         raise not_i_json(NotIJson("non-finite number"))
-    signing_input = b64url_encode(orjson.dumps(header)) + "." + b64url_encode(orjson.dumps(claims))
+    signing_input = b64url_encode(dumps(header)) + "." + b64url_encode(dumps(claims))
     signature = key.sign(signing_input.encode("ascii"))
     return signing_input + "." + b64url_encode(signature)
 
 
 def _has_non_finite(value: Any) -> bool:
-    if type(value) is float:
+    if isinstance(value, float):  # (a float subclass too: it is written as its float)
         return not math.isfinite(value)
     if isinstance(value, dict):
         return any(_has_non_finite(item) for item in value.values())

@@ -71,7 +71,7 @@ def _check_kid(kid: Any) -> str:
         raise InvalidKey(f"kid must be a non-empty string of at most {MAX_KID} characters")
     if not is_unicode(kid):
         raise InvalidKey(_KID_NOT_UNICODE)
-    return str(kid)
+    return str.__str__(kid)  # a subclass's text (a `str, Enum` member's value, not its `str()`)
 
 
 def _as_bytes(value: Any, what: str) -> bytes:
@@ -170,11 +170,11 @@ class Ed25519PublicKey(_Key):
 
     def verify(self, data: bytes, signature: bytes) -> bool:
         """Strict Ed25519 verification (libsodium rules)."""
-        signature = bytes(signature)
+        data, signature = bytes(data), bytes(signature)  # both read first, as the native twin does
         if len(signature) != 64:
             return False
         try:
-            self._verify_key.verify(bytes(data), signature)
+            self._verify_key.verify(data, signature)
         except nacl.exceptions.BadSignatureError:
             return False
         return True
@@ -350,7 +350,7 @@ class RsaPublicKey(_Key):
     def verify(self, data: bytes, signature: bytes) -> bool:
         """Whether `signature` is this key's signature of `data` in its scheme; a signature is
         exactly as long as the modulus."""
-        signature = bytes(signature)
+        data, signature = bytes(data), bytes(signature)  # both read first, as the native twin does
         if len(signature) != len(self._n):
             return False
         scheme = (
@@ -359,7 +359,7 @@ class RsaPublicKey(_Key):
             else padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
         )
         try:
-            self._public.verify(signature, bytes(data), scheme, hashes.SHA256())
+            self._public.verify(signature, data, scheme, hashes.SHA256())
         except InvalidSignature:
             return False
         return True
@@ -475,12 +475,12 @@ class EcPublicKey(_Key):
 
     def verify(self, data: bytes, signature: bytes) -> bool:
         """Whether `signature` (`r || s`, 64 bytes; DER is refused) is this key's ES256 signature."""
-        signature = bytes(signature)
+        data, signature = bytes(data), bytes(signature)  # both read first, as the native twin does
         if len(signature) != 64:
             return False
         r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
         try:
-            self._public.verify(encode_dss_signature(r, s), bytes(data), ec.ECDSA(hashes.SHA256()))
+            self._public.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             return False
         return True

@@ -83,6 +83,8 @@ def served_versions(versions: Any) -> tuple[str, ...]:
     for version in supported:
         if not isinstance(version, str) or not (version.isascii() or _is_unicode(version)):
             raise TypeError("supported_versions must hold str (valid Unicode) versions")
+    if any(type(version) is not str for version in supported):  # a subclass's text, as native reads it
+        supported = tuple(str.__str__(version) for version in supported)
     return supported
 
 

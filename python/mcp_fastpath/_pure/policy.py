@@ -35,13 +35,15 @@ class ScopePolicy:
                 raise ValueError(f"rule key {key!r} is not valid Unicode (it holds a lone surrogate)")
             if isinstance(scopes, (str, bytes)):
                 raise TypeError(f"the scopes of rule {key!r} must be a list of str, not a single string")
-            scopes = tuple(scopes)
+            scopes = tuple(str.__str__(scope) if isinstance(scope, str) else scope for scope in scopes)
             for scope in scopes:
                 if not isinstance(scope, str) or not _SCOPE_TOKEN.fullmatch(scope):
                     raise ValueError(
                         f"rule {key!r}: a scope is a non-empty RFC 6749 scope-token (printable ASCII, no space, quote or backslash)"
                     )
-            parsed[key] = tuple(dict.fromkeys(scopes))
+            # Kept as the text of a subclass (a `str, Enum` member's value), as native keeps it;
+            # the messages above name the key as given (its repr), as native's do.
+            parsed[str.__str__(key)] = tuple(dict.fromkeys(scopes))
         self._rules = parsed
 
     @property

@@ -68,13 +68,23 @@ fn for_each_header(
     mut visit: impl FnMut(&Bound<'_, PyAny>, &Bound<'_, PyAny>) -> PyResult<()>,
 ) -> PyResult<()> {
     let mut visit_item = |item: Bound<'_, PyAny>| -> PyResult<()> {
-        match item.cast::<PyTuple>() {
-            Ok(pair) if pair.len() == 2 => visit(&pair.get_item(0)?, &pair.get_item(1)?),
-            _ => {
-                let (name, value) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
-                visit(&name, &value)
-            }
+        // A line is a `(name, value)` tuple: not a list, and not a two-character `str`.
+        let pair = item.cast::<PyTuple>().map_err(|_| {
+            type_error(format!(
+                "header lines are (name, value) tuples, not {}",
+                item.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        if pair.len() != 2 {
+            return Err(PyValueError::new_err(format!(
+                "header lines are (name, value) tuples, not tuples of {} items",
+                pair.len()
+            )));
         }
+        visit(&pair.get_item(0)?, &pair.get_item(1)?)
     };
     if let Ok(list) = headers.cast::<PyList>() {
         return list.iter().try_for_each(&mut visit_item);

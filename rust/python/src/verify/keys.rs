@@ -39,17 +39,19 @@ fn as_bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
     )))
 }
 
-/// A `kid` argument: a `str` (`TypeError` otherwise) that is Unicode; its length is the core's.
+/// A `kid` argument: a `str` (`TypeError` otherwise) of 1 to 256 characters that is Unicode.
 fn kid_of(py: Python<'_>, kid: &Bound<'_, PyAny>) -> PyResult<String> {
     let kid = kid
         .cast::<PyString>()
         .map_err(|_| PyTypeError::new_err(format!("kid must be a str, not {}", type_name(kid))))?;
+    // The whole kid is checked here, before any other argument (the pure twin's order): its
+    // length, then that it is Unicode.
+    if !(1..=MAX_KID_CHARS).contains(&kid.len()?) {
+        return Err(invalid_key(py, msg::KID));
+    }
     match kid.to_str() {
         Ok(text) => Ok(text.to_owned()),
-        Err(_) if (1..=MAX_KID_CHARS).contains(&kid.len()?) => {
-            Err(invalid_key(py, msg::KID_NOT_UNICODE))
-        }
-        Err(_) => Err(invalid_key(py, msg::KID)),
+        Err(_) => Err(invalid_key(py, msg::KID_NOT_UNICODE)),
     }
 }
 
