@@ -882,26 +882,44 @@ def test_roundtrips_across_backends(native, pure, arguments, signer, data):
 
 _BODY = to_body({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {PV: V, CAPS: {}}}})
 _BAD_DECLARATION = {"type": "object", "properties": {"a": {"type": "string", "x-mcp-header": "b c"}}}
-_NOT_TUPLE = "header lines are (name, value) tuples, not "
+_NOT_PAIR = "header lines are (name, value) pairs, not "
 
 FINDINGS = {
-    # A header line must be a (name, value) tuple. Pure unpacked any two-item iterable, so a
+    # A header line must be a (name, value) pair. Pure unpacked any two-item iterable, so a
     # two-character str ("ab") was read as the line `a: b`; native refused it in PyO3's words.
     "header-line-str": (
         lambda b: b.decode(_BODY, ["ab"]),
-        ("raised", "TypeError", _NOT_TUPLE + "str"),
+        ("raised", "TypeError", _NOT_PAIR + "str"),
     ),
+    # ASGI allows a line as a list too: both read it as the tuple it stands for.
     "header-line-list": (
-        lambda b: b.decode(_BODY, [["Mcp-Method", "tools/list"]]),
-        ("raised", "TypeError", _NOT_TUPLE + "list"),
+        lambda b: b.decode(_BODY, [["MCP-Protocol-Version", V], [b"mcp-method", b"tools/list"]]).method,
+        ("returned", ("str", "tools/list")),
+    ),
+    "header-line-list-is-read": (  # a contradicting Mcp-Method in list form is seen and refused
+        lambda b: b.decode(_BODY, [["MCP-Protocol-Version", V], ["Mcp-Method", "tools/call"]]).method,
+        (
+            "rejection",
+            "Rejection",
+            -32020,
+            400,
+            "mcp-method header does not match the request body's method",
+            ("NoneType", None),
+            ("int", 1),
+            ("dict", []),
+        ),
+    ),
+    "header-line-list-of-3": (
+        lambda b: b.decode(_BODY, [["a", "b", "c"]]),
+        ("raised", "ValueError", "header lines are (name, value) pairs, not 3 items"),
     ),
     "header-line-none": (
         lambda b: b.check_param_headers({"type": "object"}, {}, [None]),
-        ("raised", "TypeError", _NOT_TUPLE + "NoneType"),
+        ("raised", "TypeError", _NOT_PAIR + "NoneType"),
     ),
     "header-line-3-tuple": (
         lambda b: b.Gate().admit(_BODY, [("a", "b", "c")]),
-        ("raised", "ValueError", "header lines are (name, value) tuples, not tuples of 3 items"),
+        ("raised", "ValueError", "header lines are (name, value) pairs, not 3 items"),
     ),
     # A line is checked name first (type, then Unicode), then value: pure checked both types first.
     "header-name-checked-before-value": (

@@ -145,13 +145,13 @@ def _subclass_text(part: Any) -> str | bytes:
     raise TypeError("header names and values must be str or bytes")
 
 
-def _pair(item: Any) -> tuple[Any, Any]:
-    """One header line: a `(name, value)` tuple, nothing else (a two-character `str` or a list is
-    not a header line)."""
-    if not isinstance(item, tuple):
-        raise TypeError(f"header lines are (name, value) tuples, not {type(item).__name__}")
+def _pair(item: Any) -> tuple[Any, Any] | list[Any]:
+    """One header line: a `(name, value)` pair, a tuple or a list (as ASGI allows); never a
+    two-character `str` or any other iterable of two."""
+    if not isinstance(item, (tuple, list)):
+        raise TypeError(f"header lines are (name, value) pairs, not {type(item).__name__}")
     if len(item) != 2:
-        raise ValueError(f"header lines are (name, value) tuples, not tuples of {len(item)} items")
+        raise ValueError(f"header lines are (name, value) pairs, not {len(item)} items")
     return item[0], item[1]
 
 

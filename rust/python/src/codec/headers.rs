@@ -68,23 +68,28 @@ fn for_each_header(
     mut visit: impl FnMut(&Bound<'_, PyAny>, &Bound<'_, PyAny>) -> PyResult<()>,
 ) -> PyResult<()> {
     let mut visit_item = |item: Bound<'_, PyAny>| -> PyResult<()> {
-        // A line is a `(name, value)` tuple: not a list, and not a two-character `str`.
-        let pair = item.cast::<PyTuple>().map_err(|_| {
-            type_error(format!(
-                "header lines are (name, value) tuples, not {}",
+        // A line is a `(name, value)` pair: a tuple, or a list as ASGI also allows; never a
+        // two-character `str` or any other iterable of two.
+        let pair: Vec<Bound<'_, PyAny>> = if let Ok(tuple) = item.cast::<PyTuple>() {
+            tuple.iter().collect()
+        } else if let Ok(list) = item.cast::<PyList>() {
+            list.iter().collect()
+        } else {
+            return Err(type_error(format!(
+                "header lines are (name, value) pairs, not {}",
                 item.get_type()
                     .name()
                     .map(|n| n.to_string())
                     .unwrap_or_default()
-            ))
-        })?;
+            )));
+        };
         if pair.len() != 2 {
             return Err(PyValueError::new_err(format!(
-                "header lines are (name, value) tuples, not tuples of {} items",
+                "header lines are (name, value) pairs, not {} items",
                 pair.len()
             )));
         }
-        visit(&pair.get_item(0)?, &pair.get_item(1)?)
+        visit(&pair[0], &pair[1])
     };
     if let Ok(list) = headers.cast::<PyList>() {
         return list.iter().try_for_each(&mut visit_item);
