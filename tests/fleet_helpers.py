@@ -120,8 +120,9 @@ class DroppingProxy:
     instead: after the first upstream "failed", the same request goes to the fallback, whose
     answer the client gets (the client never sees the failure)."""
 
-    def __init__(self, upstream_port: int, fallback_port: int | None = None) -> None:
+    def __init__(self, upstream_port: int, fallback_port: int | None = None, *, settle_s: float = 0.2) -> None:
         self.upstream_port = upstream_port
+        self.settle_s = settle_s
         self.fallback_port = fallback_port
         self.port = 0
         self.delivered = 0
@@ -160,6 +161,10 @@ class DroppingProxy:
             task = asyncio.create_task(self._drain(up_reader, up_writer))
             self._drains.add(task)
             task.add_done_callback(self._drains.discard)
+            # The failure shows a moment after delivery, as a real one does (nginx notices an
+            # upstream's reset, a client its dropped connection): by then the first node has the
+            # request, so the copy that follows meets its claim, whatever the machine's load.
+            await asyncio.sleep(self.settle_s)
             if self.fallback_port is not None:
                 writer.write(await self._exchange(self.fallback_port, head + body))
                 await writer.drain()

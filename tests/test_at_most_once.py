@@ -72,7 +72,7 @@ def test_a_dropped_connection_gets_the_first_answer_not_a_second_run(fleet):
     async def scenario() -> tuple[Any, int, int, int]:
         async with DroppingProxy(fleet["a"].port) as proxy:
             async with signed_client(fleet, [proxy.url, fleet["b"].url]) as client:
-                result = await client.call_tool("bump", {"call": call, "work_ms": 400})
+                result = await client.call_tool("bump", {"call": call, "work_ms": 1000})
                 return result, client.in_flight_polls, proxy.delivered, await runs(fleet["counter"], call)
 
     result, polls, delivered, ran = asyncio.run(scenario())
@@ -91,7 +91,7 @@ def test_a_proxy_that_retries_by_itself_still_gets_one_run(fleet):
     async def scenario() -> tuple[Any, int, int]:
         async with DroppingProxy(fleet["a"].port, fallback_port=fleet["b"].port) as proxy:
             async with signed_client(fleet, [proxy.url]) as client:
-                result = await client.call_tool("bump", {"call": call, "work_ms": 400})
+                result = await client.call_tool("bump", {"call": call, "work_ms": 1000})
                 await asyncio.sleep(0.3)
                 return result, client.in_flight_polls, await runs(fleet["counter"], call)
 
