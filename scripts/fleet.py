@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcp_fastpath.demo.processes import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "mcp.fleet.test"
 AUDIENCE = f"http://{HOST}/mcp"
@@ -59,12 +61,6 @@ REPLAY_LEASE_S = 5.0  # mcp_fastpath.replay.DEFAULT_RUNNING_LEASE_MS
 
 
 # ---- processes ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def answers(port: int, probe: bytes, expect: bytes) -> bool:

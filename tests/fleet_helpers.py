@@ -15,13 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mcp_fastpath.demo.processes import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers(port: int, probe: bytes, expect: bytes) -> bool:
